@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { AccessTokens } from './auth/access-tokens.js';
+import { AuthService } from './auth/auth.service.js';
+import { ExternalIssuer } from './auth/external-issuer.js';
+import type { Bus } from './bus/bus.js';
+import { MemoryBus } from './bus/memory-bus.js';
+import type { Config } from './config/config.js';
+import { type App, buildHttpServer } from './http/server.js';
+import { MessagesService } from './messages/messages.service.js';
+import { Metrics } from './metrics/metrics.js';
+import { MemoryRateLimiter } from './ratelimit/memory-rate-limiter.js';
+import { RoomsService } from './rooms/rooms.service.js';
+import { createDatabase } from './store/create-database.js';
+import { migrateToLatest } from './store/migrate.js';
+import { Store } from './store/store.js';
+import { UsersService } from './users/users.service.js';
+
+export interface Switchboard {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  bus: Bus;
+  metrics: Metrics;
+  auth: AuthService;
+  users: UsersService;
+  rooms: RoomsService;
+  messages: MessagesService;
+  http: App;
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  /** Replaces the pino logger (tests pass a silent one). */
+  logger?: Logger;
+  /** PostgreSQL schema to isolate a test run. */
+  pgSchema?: string;
+  /** Clock for services (ms since epoch). */
+  now?: () => number;
+}
+
+/** The store location: DATABASE_URL, or the SQLite file in DATA_DIR. */
+export function databaseUrl(config: Config): string {
+  return config.databaseUrl ?? join(config.dataDir, 'switchboard.db');
+}
+
+/**
+ * The composition root: reads the validated config and builds every backend and service.
+ * Nothing else in the code base reads `process.env` or chooses implementations.
+ */
+export async function buildSwitchboard(config: Config, opts: BuildOptions = {}): Promise<Switchboard> {
+  const logger =
+    opts.logger ??
+    pino({
+      level: config.logLevel,
+      redact: {
+        paths: ['req.headers.authorization', '*.password', '*.refreshToken', '*.accessToken'],
+        censor: '***',
+      },
+    });
+  const now = opts.now ?? Date.now;
+  const handle = createDatabase({
+    url: databaseUrl(config),
+    poolSize: config.databasePoolSize,
+    pgSchema: opts.pgSchema,
+  });
+  const store = new Store(handle);
+  try {
+    const { applied } = await migrateToLatest(handle.db);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+
+  const bus: Bus = new MemoryBus();
+  const metrics = new Metrics();
+  bus.subscribe((e) => {
+    metrics.eventsPublished.labels(e.type).inc();
+    if (e.type === 'new_message') metrics.messagesSent.inc();
+  });
+
+  const tokens = new AccessTokens(jwtSecretFor(config, logger), config.accessTokenTtl);
+  const external = config.externalIssuer
+    ? new ExternalIssuer({
+        issuer: config.externalIssuer,
+        audience: config.externalAudience!,
+        jwksUrl: config.externalJwksUrl,
+        secret: config.externalSecret,
+        usernameClaim: config.externalUsernameClaim,
+      })
+    : undefined;
+  const users = new UsersService(store, now);
+  const auth = new AuthService(
+    store,
+    users,
+    tokens,
+    external,
+    { allowRegistration: config.allowRegistration, refreshTtl: config.refreshTokenTtl },
+    now,
+  );
+  const rooms = new RoomsService(
+    store,
+    bus,
+    { maxFileSize: config.maxFileSize, retentionDays: config.messageRetentionDays },
+    now,
+  );
+  const messages = new MessagesService(
+    store,
+    bus,
+    rooms,
+    new MemoryRateLimiter({ points: config.sendRateLimit, duration: 1 }),
+    {
+      maxMessageLength: config.maxMessageLength,
+      groupCommit: { maxBatch: config.groupCommitMaxBatch, maxWaitMs: config.groupCommitMaxWaitMs },
+    },
+    now,
+  );
+  const authLimiter = new MemoryRateLimiter({ points: config.authRateLimit, duration: 60 });
+  const http = await buildHttpServer(
+    { config, store, metrics, auth, users, rooms, messages, authLimiter },
+    logger,
+  );
+
+  let closed = false;
+  return {
+    config,
+    logger,
+    store,
+    bus,
+    metrics,
+    auth,
+    users,
+    rooms,
+    messages,
+    http,
+    async listen() {
+      await http.listen({ port: config.port, host: config.host });
+      const addr = http.server.address();
+      return typeof addr === 'object' && addr ? addr.port : config.port;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await http.close();
+      await messages.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+}
+
+/** JWT_SECRET, or a secret generated once and kept in the data directory so tokens survive restarts. */
+export function jwtSecretFor(config: Config, logger?: Logger): string {
+  if (config.jwtSecret) return config.jwtSecret;
+  const file = join(config.dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(config.dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  logger?.info({ file }, 'generated a JWT secret; set JWT_SECRET to share one across nodes');
+  return secret;
+}

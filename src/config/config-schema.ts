@@ -1,0 +1,213 @@
+/**
+ * The single declaration of every setting: its environment variable, type, default and meaning.
+ * `loadConfig` validates against it and `docs/configuration.md` documents it (a test keeps them in step).
+ */
+export type SettingType = 'string' | 'int' | 'bool' | 'url' | 'enum' | 'list';
+
+export interface SettingSpec {
+  env: string;
+  type: SettingType;
+  default?: string | number | boolean | string[];
+  description: string;
+  /** For `enum`. */
+  values?: readonly string[];
+  /** For `int`: inclusive bounds. */
+  min?: number;
+  max?: number;
+  /** Never printed or logged. */
+  secret?: boolean;
+}
+
+export const SETTINGS = {
+  port: {
+    env: 'PORT',
+    type: 'int',
+    default: 8080,
+    min: 0,
+    max: 65535,
+    description: 'TCP port to listen on.',
+  },
+  host: { env: 'HOST', type: 'string', default: '0.0.0.0', description: 'Interface to bind.' },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    type: 'enum',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+    description: 'pino log level.',
+  },
+  dataDir: {
+    env: 'DATA_DIR',
+    type: 'string',
+    default: './data',
+    description: 'Directory for the SQLite file and the generated JWT secret (embedded default).',
+  },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    type: 'string',
+    description:
+      'Store. Unset: SQLite file `<DATA_DIR>/switchboard.db`. `sqlite:<path>` for another file, `postgres://...` for PostgreSQL.',
+    secret: true,
+  },
+  databasePoolSize: {
+    env: 'DATABASE_POOL_SIZE',
+    type: 'int',
+    default: 10,
+    min: 1,
+    max: 200,
+    description: 'PostgreSQL connection pool size per node.',
+  },
+  jwtSecret: {
+    env: 'JWT_SECRET',
+    type: 'string',
+    secret: true,
+    description:
+      'HS256 secret for access tokens (at least 32 characters). Unset: generated once and kept in `<DATA_DIR>/jwt-secret`. Set it on every node of a cluster.',
+  },
+  accessTokenTtl: {
+    env: 'ACCESS_TOKEN_TTL',
+    type: 'int',
+    default: 900,
+    min: 30,
+    max: 86_400,
+    description: 'Access token lifetime in seconds.',
+  },
+  refreshTokenTtl: {
+    env: 'REFRESH_TOKEN_TTL',
+    type: 'int',
+    default: 2_592_000,
+    min: 300,
+    max: 31_536_000,
+    description: 'Refresh token lifetime in seconds (30 days by default).',
+  },
+  allowRegistration: {
+    env: 'ALLOW_REGISTRATION',
+    type: 'bool',
+    default: true,
+    description: 'Allow anyone to create an account with `POST /v1/auth/register`.',
+  },
+  externalIssuer: {
+    env: 'AUTH_EXTERNAL_ISSUER',
+    type: 'string',
+    description: 'Accept JWTs from this issuer (`iss`), creating users on first sight.',
+  },
+  externalAudience: {
+    env: 'AUTH_EXTERNAL_AUDIENCE',
+    type: 'string',
+    description: 'Required `aud` of external JWTs (required when AUTH_EXTERNAL_ISSUER is set).',
+  },
+  externalJwksUrl: {
+    env: 'AUTH_EXTERNAL_JWKS_URL',
+    type: 'url',
+    description: 'JWKS URL that verifies external JWTs (RS/ES/EdDSA). One of this or AUTH_EXTERNAL_SECRET.',
+  },
+  externalSecret: {
+    env: 'AUTH_EXTERNAL_SECRET',
+    type: 'string',
+    secret: true,
+    description: 'HS256/384/512 shared secret that verifies external JWTs.',
+  },
+  externalUsernameClaim: {
+    env: 'AUTH_EXTERNAL_USERNAME_CLAIM',
+    type: 'string',
+    default: 'preferred_username',
+    description:
+      'Claim that holds the username of an external user (falls back to `cognito:username`, `email`, then `sub`).',
+  },
+  maxMessageLength: {
+    env: 'MAX_MESSAGE_LENGTH',
+    type: 'int',
+    default: 5000,
+    min: 1,
+    max: 100_000,
+    description: 'Maximum message length in characters.',
+  },
+  maxFileSize: {
+    env: 'MAX_FILE_SIZE',
+    type: 'int',
+    default: 10_485_760,
+    min: 1,
+    description: 'Maximum attachment size in bytes (10 MiB); rooms may set a lower limit.',
+  },
+  maxBodySize: {
+    env: 'MAX_BODY_SIZE',
+    type: 'int',
+    default: 262_144,
+    min: 1024,
+    max: 104_857_600,
+    description: 'Maximum JSON request body in bytes.',
+  },
+  typingTimeout: {
+    env: 'TYPING_TIMEOUT',
+    type: 'int',
+    default: 3000,
+    min: 500,
+    max: 60_000,
+    description: 'Milliseconds after which a typing indicator expires.',
+  },
+  messageRetentionDays: {
+    env: 'MESSAGE_RETENTION_DAYS',
+    type: 'int',
+    default: 0,
+    min: 0,
+    description: 'Default message retention in days for new rooms; 0 keeps messages forever.',
+  },
+  presenceTtl: {
+    env: 'PRESENCE_TTL',
+    type: 'int',
+    default: 300,
+    min: 5,
+    description: 'Seconds without a heartbeat after which a connection counts as gone.',
+  },
+  websocketIdleTimeout: {
+    env: 'WEBSOCKET_IDLE_TIMEOUT',
+    type: 'int',
+    default: 600,
+    min: 10,
+    description: 'Seconds of silence after which a WebSocket is closed.',
+  },
+  sendRateLimit: {
+    env: 'SEND_RATE_LIMIT',
+    type: 'int',
+    default: 20,
+    min: 1,
+    description: 'Messages a user may send per second (burst allowance equal to the rate).',
+  },
+  authRateLimit: {
+    env: 'AUTH_RATE_LIMIT',
+    type: 'int',
+    default: 10,
+    min: 1,
+    description: 'Login/register attempts per minute per client address.',
+  },
+  groupCommitMaxBatch: {
+    env: 'GROUP_COMMIT_MAX_BATCH',
+    type: 'int',
+    default: 256,
+    min: 1,
+    max: 10_000,
+    description: 'Most sends committed in one transaction.',
+  },
+  groupCommitMaxWaitMs: {
+    env: 'GROUP_COMMIT_MAX_WAIT_MS',
+    type: 'int',
+    default: 2,
+    min: 0,
+    max: 100,
+    description: 'Longest a send waits (ms) for others to share its transaction.',
+  },
+  corsOrigins: {
+    env: 'CORS_ORIGINS',
+    type: 'list',
+    default: [],
+    description:
+      'Comma-separated browser origins allowed to call the API and open WebSockets; empty allows same-origin only.',
+  },
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    type: 'bool',
+    default: false,
+    description: 'Trust `X-Forwarded-*` headers (behind a load balancer).',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingKey = keyof typeof SETTINGS;

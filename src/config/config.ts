@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { SETTINGS, type SettingKey, type SettingSpec } from './config-schema.js';
+
+/** Validated settings; see `config-schema.ts` for units and defaults. */
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  jwtSecret: string | undefined;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  allowRegistration: boolean;
+  externalIssuer: string | undefined;
+  externalAudience: string | undefined;
+  externalJwksUrl: string | undefined;
+  externalSecret: string | undefined;
+  externalUsernameClaim: string;
+  maxMessageLength: number;
+  maxFileSize: number;
+  maxBodySize: number;
+  typingTimeout: number;
+  messageRetentionDays: number;
+  presenceTtl: number;
+  websocketIdleTimeout: number;
+  sendRateLimit: number;
+  authRateLimit: number;
+  groupCommitMaxBatch: number;
+  groupCommitMaxWaitMs: number;
+  corsOrigins: string[];
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = string | number | boolean | string[] | undefined;
+
+function parseValue(spec: SettingSpec, raw: Raw, source: string, problems: string[]): unknown {
+  if (raw === undefined || raw === '') return spec.default;
+  switch (spec.type) {
+    case 'string':
+      return String(raw);
+    case 'url': {
+      try {
+        return new URL(String(raw)).toString();
+      } catch {
+        problems.push(`${source}: "${raw}" is not a valid URL`);
+        return undefined;
+      }
+    }
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(raw) : Number.NaN;
+      if (!Number.isSafeInteger(n)) {
+        problems.push(`${source}: "${raw}" is not an integer`);
+        return undefined;
+      }
+      if (spec.min !== undefined && n < spec.min)
+        problems.push(`${source}: ${n} is below the minimum ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max)
+        problems.push(`${source}: ${n} is above the maximum ${spec.max}`);
+      return n;
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw;
+      const s = String(raw).trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+      if (['0', 'false', 'no', 'off'].includes(s)) return false;
+      problems.push(`${source}: "${raw}" is not a boolean (use true or false)`);
+      return undefined;
+    }
+    case 'enum': {
+      const s = String(raw).trim();
+      if (!spec.values?.includes(s)) {
+        problems.push(`${source}: "${raw}" must be one of ${spec.values?.join(', ')}`);
+        return undefined;
+      }
+      return s;
+    }
+    case 'list':
+      return Array.isArray(raw)
+        ? raw.map(String)
+        : String(raw)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+  }
+}
+
+/**
+ * Builds the config from environment variables, which override an optional JSON config file
+ * (`SWITCHBOARD_CONFIG` or `configFile`) whose keys are the camelCase setting names.
+ * Throws ConfigError listing every problem at once.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, configFile?: string): Config {
+  const problems: string[] = [];
+  const file = configFile ?? env.SWITCHBOARD_CONFIG;
+  let fromFile: Record<string, Raw> = {};
+  if (file) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        problems.push(`${file}: must hold a JSON object`);
+      } else {
+        fromFile = parsed as Record<string, Raw>;
+        for (const key of Object.keys(fromFile)) {
+          if (!(key in SETTINGS)) problems.push(`${file}: unknown setting "${key}"`);
+        }
+      }
+    } catch (err) {
+      problems.push(`${file}: cannot read config file (${(err as Error).message})`);
+    }
+  }
+
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, SettingSpec][]) {
+    const envValue = env[spec.env];
+    const source = envValue !== undefined && envValue !== '' ? spec.env : `${file}:${key}`;
+    const raw = envValue !== undefined && envValue !== '' ? envValue : fromFile[key];
+    out[key] = parseValue(spec, raw, source, problems);
+  }
+  const config = out as unknown as Config;
+  checkCrossField(config, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function checkCrossField(c: Config, problems: string[]): void {
+  if (c.jwtSecret !== undefined && c.jwtSecret.length < 32) {
+    problems.push('JWT_SECRET: must be at least 32 characters');
+  }
+  if (c.databaseUrl && !/^(postgres(ql)?:\/\/|sqlite:)/.test(c.databaseUrl)) {
+    problems.push('DATABASE_URL: must start with postgres://, postgresql:// or sqlite:');
+  }
+  if (c.externalIssuer) {
+    if (!c.externalAudience)
+      problems.push('AUTH_EXTERNAL_AUDIENCE: required when AUTH_EXTERNAL_ISSUER is set');
+    if (!c.externalJwksUrl && !c.externalSecret) {
+      problems.push(
+        'AUTH_EXTERNAL_JWKS_URL or AUTH_EXTERNAL_SECRET: one is required when AUTH_EXTERNAL_ISSUER is set',
+      );
+    }
+  } else if (c.externalJwksUrl || c.externalSecret) {
+    problems.push(
+      'AUTH_EXTERNAL_ISSUER: required when AUTH_EXTERNAL_JWKS_URL or AUTH_EXTERNAL_SECRET is set',
+    );
+  }
+}
+
+/** The config with secrets masked, for logs and `switchboard config`. */
+export function redactConfig(c: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, SettingSpec][]) {
+    const value = c[key];
+    out[key] = spec.secret && value !== undefined ? '***' : value;
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+/**
+ * Every error a service may throw, with a stable code. Transports map `status` to HTTP and `code`
+ * to protocol error frames; services never throw transport-specific errors.
+ */
+export class AppError extends Error {
+  constructor(
+    /** Stable, documented, machine-readable code (e.g. `ROOM_NOT_FOUND`). */
+    readonly code: string,
+    message: string,
+    /** HTTP status the edge answers with. */
+    readonly status: number,
+    /** Optional structured details (validation paths, retry hints). */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+type ErrorFactory = (message?: string, details?: Record<string, unknown>) => AppError;
+
+function define(code: string, defaultMessage: string, status: number): ErrorFactory {
+  return (message = defaultMessage, details) => new AppError(code, message, status, details);
+}
+
+/** The catalogue. Codes are part of the public API: never rename one. */
+export const Errors = {
+  validation: define('VALIDATION_FAILED', 'Request is invalid', 400),
+  badJson: define('MALFORMED_JSON', 'Request body is not valid JSON', 400),
+  payloadTooLarge: define('PAYLOAD_TOO_LARGE', 'Request body is too large', 413),
+  unauthenticated: define('UNAUTHENTICATED', 'Authentication required', 401),
+  invalidToken: define('INVALID_TOKEN', 'Token is invalid or expired', 401),
+  invalidCredentials: define('INVALID_CREDENTIALS', 'Username or password is wrong', 401),
+  registrationClosed: define('REGISTRATION_CLOSED', 'Registration is disabled on this server', 403),
+  usernameTaken: define('USERNAME_TAKEN', 'That username is taken', 409),
+  forbidden: define('FORBIDDEN', 'You are not allowed to do that', 403),
+  notFound: define('NOT_FOUND', 'Not found', 404),
+  userNotFound: define('USER_NOT_FOUND', 'User not found', 404),
+  roomNotFound: define('ROOM_NOT_FOUND', 'Room not found', 404),
+  messageNotFound: define('MESSAGE_NOT_FOUND', 'Message not found', 404),
+  notMember: define('NOT_A_MEMBER', 'You are not a member of this room', 403),
+  alreadyMember: define('ALREADY_MEMBER', 'Already a member of this room', 409),
+  banned: define('BANNED', 'You are banned from this room', 403),
+  roomFull: define('ROOM_FULL', 'This room has reached its member limit', 409),
+  readOnlyRoom: define('READ_ONLY_ROOM', 'Only admins can post in this room', 403),
+  messageTooLong: define('MESSAGE_TOO_LONG', 'Message is too long', 400),
+  messageDeleted: define('MESSAGE_DELETED', 'Message was deleted', 409),
+  conflict: define('CONFLICT', 'Conflict', 409),
+  rateLimited: define('RATE_LIMITED', 'Too many requests, slow down', 429),
+  unavailable: define('SERVICE_UNAVAILABLE', 'Service unavailable', 503),
+  internal: define('INTERNAL', 'Internal server error', 500),
+} as const;
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}

@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/database.js';
+import type { RoomEvent, RoomEventType } from './room-event.js';
+
+export class EventsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insertMany(events: readonly RoomEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db
+      .insertInto('events')
+      .values(
+        events.map((e) => ({
+          room_id: e.roomId,
+          seq: e.seq,
+          type: e.type,
+          actor_id: e.actorId,
+          payload: JSON.stringify(e.body),
+          created_at: e.createdAt,
+        })),
+      )
+      .execute();
+  }
+
+  /** Events after `afterSeq`, oldest first, at most `limit`. */
+  async after(roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('room_id', '=', roomId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      roomId: r.room_id,
+      seq: r.seq,
+      type: r.type as RoomEventType,
+      actorId: r.actor_id,
+      createdAt: r.created_at,
+      body: JSON.parse(r.payload),
+    }));
+  }
+}

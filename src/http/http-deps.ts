@@ -1,0 +1,20 @@
+import type { AuthService } from '../auth/auth.service.js';
+import type { Config } from '../config/config.js';
+import type { MessagesService } from '../messages/messages.service.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { RoomsService } from '../rooms/rooms.service.js';
+import type { Store } from '../store/store.js';
+import type { UsersService } from '../users/users.service.js';
+
+/** What the HTTP edge needs from the composition root. */
+export interface HttpDeps {
+  config: Config;
+  store: Store;
+  metrics: Metrics;
+  auth: AuthService;
+  users: UsersService;
+  rooms: RoomsService;
+  messages: MessagesService;
+  authLimiter: RateLimiter;
+}

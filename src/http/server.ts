@@ -1,0 +1,87 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authRoutes } from '../auth/auth.routes.js';
+import type { Principal } from '../auth/principal.js';
+import { Errors } from '../errors/errors.js';
+import { messagesRoutes } from '../messages/messages.routes.js';
+import { roomsRoutes } from '../rooms/rooms.routes.js';
+import { usersRoutes } from '../users/users.routes.js';
+import { installErrorHandling } from './error-handler.js';
+import { healthRoutes } from './health.routes.js';
+import type { HttpDeps } from './http-deps.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on every non-public route. */
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Route needs no token. */
+    public?: boolean;
+  }
+}
+
+export type App = FastifyInstance;
+
+export const API_VERSION = '1.0.0';
+
+/** Builds the HTTP server: schemas, auth, error envelope, OpenAPI at /docs, and every route. */
+export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger): Promise<App> {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: deps.config.maxBodySize,
+    trustProxy: deps.config.trustProxy,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+    // The router treats `/rooms/` and `/rooms` alike.
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Switchboard API',
+        version: API_VERSION,
+        description:
+          'REST API of Switchboard. Successful responses are `{success:true, data}`; errors are `{success:false, error:{code,message}}`. Real-time delivery is described in docs/protocol.md.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.addHook('onRequest', async (req) => {
+    if (req.routeOptions.config?.public || req.routeOptions.url === undefined) return;
+    if (req.routeOptions.url.startsWith('/docs')) return;
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) throw Errors.unauthenticated('Send an access token: Authorization: Bearer <token>');
+    req.principal = await deps.auth.authenticate(match[1]!);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.httpDuration
+      .labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+
+  await app.register(healthRoutes(deps));
+  await app.register(authRoutes(deps), { prefix: '/v1/auth' });
+  await app.register(usersRoutes(deps), { prefix: '/v1/users' });
+  await app.register(roomsRoutes(deps), { prefix: '/v1/chat' });
+  await app.register(messagesRoutes(deps), { prefix: '/v1/chat' });
+  return app;
+}
+
+/** Route plugin type shared by the domain route files. */
+export type RoutePlugin = (app: FastifyInstance) => Promise<void>;

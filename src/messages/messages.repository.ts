@@ -1,0 +1,189 @@
+import type { Kysely } from 'kysely';
+import type { Database, MessageRow, MessagesTable, NewMessageRow } from '../store/database.js';
+
+export interface HistoryQuery {
+  roomId: string;
+  /** Messages with seq strictly below. */
+  beforeSeq?: number;
+  /** Messages with seq strictly above. */
+  afterSeq?: number;
+  limit: number;
+}
+
+export type MessageWithAuthor = MessageRow & {
+  author_name: string | null;
+  author_avatar: string | null;
+};
+
+export class MessagesRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insertMany(rows: NewMessageRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.insertInto('messages').values(rows).execute();
+  }
+
+  findById(id: string): Promise<MessageRow | undefined> {
+    return this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Existing messages for idempotency keys of one sender. */
+  findByClientIds(authorId: string, clientMsgIds: readonly string[]): Promise<MessageRow[]> {
+    if (clientMsgIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('author_id', '=', authorId)
+      .where('client_msg_id', 'in', clientMsgIds)
+      .execute();
+  }
+
+  /**
+   * A page of history. With only `beforeSeq` (or nothing) it returns the newest `limit` messages
+   * below the cursor; with `afterSeq` the oldest above it. Always returned oldest first.
+   */
+  async history(q: HistoryQuery): Promise<MessageWithAuthor[]> {
+    let sel = this.db
+      .selectFrom('messages')
+      .leftJoin('users', 'users.id', 'messages.author_id')
+      .selectAll('messages')
+      .select(['users.display_name as author_name', 'users.avatar as author_avatar'])
+      .where('messages.room_id', '=', q.roomId);
+    if (q.beforeSeq !== undefined) sel = sel.where('messages.seq', '<', q.beforeSeq);
+    if (q.afterSeq !== undefined) sel = sel.where('messages.seq', '>', q.afterSeq);
+    const ascending = q.afterSeq !== undefined && q.beforeSeq === undefined;
+    const rows = await sel
+      .orderBy('messages.seq', ascending ? 'asc' : 'desc')
+      .limit(q.limit)
+      .execute();
+    return ascending ? rows : rows.reverse();
+  }
+
+  withAuthor(id: string): Promise<MessageWithAuthor | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .leftJoin('users', 'users.id', 'messages.author_id')
+      .selectAll('messages')
+      .select(['users.display_name as author_name', 'users.avatar as author_avatar'])
+      .where('messages.id', '=', id)
+      .executeTakeFirst();
+  }
+
+  pinned(roomId: string): Promise<MessageWithAuthor[]> {
+    return this.db
+      .selectFrom('messages')
+      .leftJoin('users', 'users.id', 'messages.author_id')
+      .selectAll('messages')
+      .select(['users.display_name as author_name', 'users.avatar as author_avatar'])
+      .where('messages.room_id', '=', roomId)
+      .where('messages.is_pinned', '=', 1)
+      .orderBy('messages.pinned_at', 'desc')
+      .limit(100)
+      .execute();
+  }
+
+  async update(
+    id: string,
+    patch: Partial<
+      Pick<
+        MessagesTable,
+        | 'content'
+        | 'edited_at'
+        | 'deleted_at'
+        | 'deleted_by'
+        | 'is_pinned'
+        | 'pinned_by'
+        | 'pinned_at'
+        | 'attachments'
+      >
+    >,
+  ): Promise<void> {
+    await this.db.updateTable('messages').set(patch).where('id', '=', id).execute();
+  }
+
+  /** `msg_no` of the newest message at or below `seq` (0 if none): the read counter for unread counts. */
+  async msgNoAtSeq(roomId: string, seq: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('msg_no')
+      .where('room_id', '=', roomId)
+      .where('seq', '<=', seq)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.msg_no ?? 0;
+  }
+
+  // ---- reactions ----
+
+  /** Adds a reaction; false if the user already had it. */
+  async addReaction(
+    messageId: string,
+    roomId: string,
+    userId: string,
+    emoji: string,
+    now: number,
+  ): Promise<boolean> {
+    const r = await this.db
+      .insertInto('reactions')
+      .values({ message_id: messageId, room_id: roomId, user_id: userId, emoji, created_at: now })
+      .onConflict((oc) => oc.columns(['message_id', 'user_id', 'emoji']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async removeReaction(messageId: string, userId: string, emoji: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('reactions')
+      .where('message_id', '=', messageId)
+      .where('user_id', '=', userId)
+      .where('emoji', '=', emoji)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+
+  async clearReactions(messageId: string): Promise<void> {
+    await this.db.deleteFrom('reactions').where('message_id', '=', messageId).execute();
+  }
+
+  async reactionUsers(messageId: string, emoji: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('reactions')
+      .select('user_id')
+      .where('message_id', '=', messageId)
+      .where('emoji', '=', emoji)
+      .orderBy('created_at')
+      .orderBy('user_id')
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+
+  /** emoji -> user ids for each message, in reaction order. */
+  async reactionsFor(messageIds: readonly string[]): Promise<Map<string, Record<string, string[]>>> {
+    const out = new Map<string, Record<string, string[]>>();
+    if (messageIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('reactions')
+      .select(['message_id', 'emoji', 'user_id'])
+      .where('message_id', 'in', messageIds)
+      .orderBy('created_at')
+      .orderBy('user_id')
+      .execute();
+    for (const r of rows) {
+      const byEmoji = out.get(r.message_id) ?? {};
+      out.set(r.message_id, byEmoji);
+      byEmoji[r.emoji] = [...(byEmoji[r.emoji] ?? []), r.user_id];
+    }
+    return out;
+  }
+
+  async countReactionKinds(messageId: string, userId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('reactions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('message_id', '=', messageId)
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}

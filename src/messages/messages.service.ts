@@ -1,0 +1,314 @@
+import type { Principal } from '../auth/principal.js';
+import type { Bus } from '../bus/bus.js';
+import { Errors } from '../errors/errors.js';
+import type { RoomEvent } from '../events/room-event.js';
+import { appendOne } from '../events/room-log.js';
+import { enforceRateLimit } from '../ratelimit/enforce.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import { loadRoom, type RoomAccess, requireMember, requireReadable } from '../rooms/room-access.js';
+import { atLeast } from '../rooms/room-model.js';
+import type { RoomsService } from '../rooms/rooms.service.js';
+import type { MessageRow } from '../store/database.js';
+import { type GroupCommitOptions, GroupCommitter } from '../store/group-commit.js';
+import type { Repos, Store } from '../store/store.js';
+import type { MessageType, MessageView } from './message-model.js';
+import { toMessageView } from './message-views.js';
+import { commitSendBatch, type SendItem, type SendResult } from './send-batch.js';
+
+export interface SendInput {
+  content: string;
+  type?: MessageType;
+  replyTo?: string | null;
+  clientMsgId?: string | null;
+  isAnonymous?: boolean;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface HistoryInput {
+  /** Seq, or a message id, to page back from. */
+  before?: string;
+  /** Seq, or a message id, to page forward from. */
+  after?: string;
+  limit: number;
+}
+
+export interface MessagesServiceOptions {
+  maxMessageLength: number;
+  groupCommit: GroupCommitOptions;
+}
+
+/** Unicode emoji or a short `:shortcode:`; no whitespace or control characters. */
+const EMOJI_RE = /^[^\s\p{C}]{1,32}$/u;
+const MAX_REACTION_KINDS_PER_USER = 20;
+
+export class MessagesService {
+  private readonly committer: GroupCommitter<SendItem, SendResult>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly rooms: RoomsService,
+    private readonly sendLimiter: RateLimiter,
+    private readonly opts: MessagesServiceOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.committer = new GroupCommitter(
+      (items) => this.store.tx((r) => commitSendBatch(r, items)),
+      opts.groupCommit,
+    );
+  }
+
+  /** Sends to a room. Resolves after commit; a retried `clientMsgId` returns the stored message. */
+  async send(p: Principal, roomId: string, input: SendInput): Promise<SendResult> {
+    const content = this.checkContent(input.content);
+    await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
+    const now = this.now();
+    const a = await loadRoom(this.store.repos, p, roomId, now);
+    const member = requireMember(a);
+    if (a.room.type === 'announcement' && !atLeast(member.role, 'admin')) throw Errors.readOnlyRoom();
+    if (member.muted_until !== null && member.muted_until > now) {
+      throw Errors.forbidden(
+        `You are muted in this room until ${new Date(member.muted_until).toISOString()}`,
+      );
+    }
+    if (input.isAnonymous) throw Errors.forbidden('This room does not allow anonymous messages');
+    if (input.replyTo) {
+      const parent = await this.store.repos.messages.findById(input.replyTo);
+      if (!parent || parent.room_id !== roomId)
+        throw Errors.messageNotFound('replyTo: no such message in this room');
+    }
+    const author = (await this.store.repos.users.findById(p.userId))!;
+    const result = await this.committer.submit({
+      roomId,
+      authorId: p.userId,
+      authorName: author.display_name,
+      authorAvatar: author.avatar,
+      content,
+      type: input.type ?? 'text',
+      replyTo: input.replyTo ?? null,
+      clientMsgId: input.clientMsgId ?? null,
+      attachments: null,
+      metadata: input.metadata ?? null,
+      now,
+    });
+    if (result.event) this.bus.publish([result.event]);
+    return result;
+  }
+
+  /** Sends a direct message to a user, opening the conversation on first use. */
+  async sendDirect(p: Principal, toUserId: string, input: SendInput): Promise<SendResult> {
+    this.checkContent(input.content);
+    const room = await this.rooms.findOrCreateDirect(p, toUserId);
+    return this.send(p, room.roomId, input);
+  }
+
+  async history(p: Principal, roomId: string, q: HistoryInput) {
+    const a = await loadRoom(this.store.repos, p, roomId, this.now());
+    requireReadable(a);
+    const beforeSeq = q.before !== undefined ? await this.cursorSeq(roomId, q.before) : undefined;
+    const afterSeq = q.after !== undefined ? await this.cursorSeq(roomId, q.after) : undefined;
+    // One extra row tells whether there is more without a count query.
+    const rows = await this.store.repos.messages.history({ roomId, beforeSeq, afterSeq, limit: q.limit + 1 });
+    const ascending = afterSeq !== undefined && beforeSeq === undefined;
+    const hasMore = rows.length > q.limit;
+    const page = hasMore ? (ascending ? rows.slice(0, q.limit) : rows.slice(1)) : rows;
+    const reactions = await this.store.repos.messages.reactionsFor(page.map((m) => m.id));
+    const messages = page.map((m) =>
+      toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id)),
+    );
+    return {
+      messages,
+      pagination: {
+        hasMore,
+        limit: q.limit,
+        before: messages[0]?.seq ?? null,
+        after: messages.at(-1)?.seq ?? null,
+      },
+    };
+  }
+
+  async get(p: Principal, roomId: string, messageId: string): Promise<MessageView> {
+    const a = await loadRoom(this.store.repos, p, roomId, this.now());
+    requireReadable(a);
+    return this.view(this.store.repos, roomId, messageId);
+  }
+
+  async edit(p: Principal, roomId: string, messageId: string, content: string): Promise<MessageView> {
+    const text = this.checkContent(content);
+    return this.mutate(p, roomId, messageId, async (r, a, msg, now) => {
+      requireMember(a);
+      if (msg.author_id !== p.userId) throw Errors.forbidden('You can only edit your own messages');
+      if (msg.type !== 'text') throw Errors.validation(`Messages of type ${msg.type} cannot be edited`);
+      await r.messages.update(messageId, { content: text, edited_at: now });
+      const message = await this.view(r, roomId, messageId);
+      return appendOne(r, roomId, now, {
+        type: 'message_updated',
+        actorId: p.userId,
+        body: { message, change: 'edit' },
+      });
+    });
+  }
+
+  async delete(p: Principal, roomId: string, messageId: string): Promise<void> {
+    await this.mutate(p, roomId, messageId, async (r, a, msg, now) => {
+      const m = requireMember(a);
+      if (msg.author_id !== p.userId && !atLeast(m.role, 'moderator')) {
+        throw Errors.forbidden("Only moderators can delete other people's messages");
+      }
+      await r.messages.update(messageId, {
+        deleted_at: now,
+        deleted_by: p.userId,
+        is_pinned: 0,
+        pinned_by: null,
+        pinned_at: null,
+      });
+      await r.messages.clearReactions(messageId);
+      return appendOne(r, roomId, now, {
+        type: 'message_deleted',
+        actorId: p.userId,
+        body: { messageId, deletedBy: p.userId },
+      });
+    });
+  }
+
+  async react(
+    p: Principal,
+    roomId: string,
+    messageId: string,
+    emoji: string,
+    add: boolean,
+  ): Promise<string[]> {
+    if (!EMOJI_RE.test(emoji)) throw Errors.validation('emoji must be 1-32 characters without spaces');
+    let users: string[] = [];
+    await this.mutate(p, roomId, messageId, async (r, a, _msg, now) => {
+      requireMember(a);
+      if (add) {
+        if ((await r.messages.countReactionKinds(messageId, p.userId)) >= MAX_REACTION_KINDS_PER_USER) {
+          throw Errors.validation(`At most ${MAX_REACTION_KINDS_PER_USER} different reactions per message`);
+        }
+        if (!(await r.messages.addReaction(messageId, roomId, p.userId, emoji, now))) {
+          users = await r.messages.reactionUsers(messageId, emoji);
+          return undefined; // already there: nothing changes, nothing logged
+        }
+      } else if (!(await r.messages.removeReaction(messageId, p.userId, emoji))) {
+        users = await r.messages.reactionUsers(messageId, emoji);
+        return undefined;
+      }
+      users = await r.messages.reactionUsers(messageId, emoji);
+      return appendOne(r, roomId, now, {
+        type: 'reaction_updated',
+        actorId: p.userId,
+        body: { messageId, emoji, userId: p.userId, action: add ? 'added' : 'removed', users },
+      });
+    });
+    return users;
+  }
+
+  async pin(p: Principal, roomId: string, messageId: string, pinned: boolean): Promise<MessageView> {
+    return this.mutate(p, roomId, messageId, async (r, a, msg, now) => {
+      const m = requireMember(a);
+      // In small private conversations anyone may pin; in open rooms pins are curated by moderators.
+      const anyone = a.room.type === 'direct' || a.room.type === 'group';
+      if (!anyone && !atLeast(m.role, 'moderator'))
+        throw Errors.forbidden('Only moderators can pin messages here');
+      if ((msg.is_pinned === 1) === pinned) return undefined;
+      await r.messages.update(messageId, {
+        is_pinned: pinned ? 1 : 0,
+        pinned_by: pinned ? p.userId : null,
+        pinned_at: pinned ? now : null,
+      });
+      const message = await this.view(r, roomId, messageId);
+      return appendOne(r, roomId, now, {
+        type: 'message_updated',
+        actorId: p.userId,
+        body: { message, change: pinned ? 'pin' : 'unpin' },
+      });
+    }).then(() => this.view(this.store.repos, roomId, messageId));
+  }
+
+  async pinned(p: Principal, roomId: string): Promise<MessageView[]> {
+    const a = await loadRoom(this.store.repos, p, roomId, this.now());
+    requireReadable(a);
+    const rows = await this.store.repos.messages.pinned(roomId);
+    const reactions = await this.store.repos.messages.reactionsFor(rows.map((m) => m.id));
+    return rows.map((m) =>
+      toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id)),
+    );
+  }
+
+  /** Moves the caller's read position forward to `seq` (clamped to the room's head). */
+  async markRead(
+    p: Principal,
+    roomId: string,
+    seq: number,
+  ): Promise<{ readSeq: number; unreadCount: number }> {
+    const now = this.now();
+    const a = await loadRoom(this.store.repos, p, roomId, now);
+    const m = requireMember(a);
+    const target = Math.min(seq, a.room.last_seq);
+    if (target > m.read_seq) {
+      const readCount = await this.store.repos.messages.msgNoAtSeq(roomId, target);
+      await this.store.repos.rooms.advanceRead(roomId, p.userId, target, readCount);
+    }
+    const after = (await this.store.repos.rooms.getMember(roomId, p.userId))!;
+    const room = (await this.store.repos.rooms.findById(roomId))!;
+    return { readSeq: after.read_seq, unreadCount: Math.max(0, room.message_count - after.read_count) };
+  }
+
+  /** Raw room log after a seq, for clients catching up (the same events the live stream carries). */
+  async events(p: Principal, roomId: string, afterSeq: number, limit: number) {
+    const a = await loadRoom(this.store.repos, p, roomId, this.now());
+    requireReadable(a);
+    const events = await this.store.repos.events.after(roomId, afterSeq, limit + 1);
+    const hasMore = events.length > limit;
+    return { events: hasMore ? events.slice(0, limit) : events, hasMore, lastSeq: a.room.last_seq };
+  }
+
+  /** Waits for queued sends to commit. */
+  close(): Promise<void> {
+    return this.committer.close();
+  }
+
+  private checkContent(content: string): string {
+    if (content.length > this.opts.maxMessageLength) {
+      throw Errors.messageTooLong(`Message is longer than ${this.opts.maxMessageLength} characters`);
+    }
+    if (content.trim().length === 0) throw Errors.validation('Message content is empty');
+    return content;
+  }
+
+  /** Runs a change to one live message in a transaction, then publishes the event it logged. */
+  private async mutate<T extends RoomEvent | undefined>(
+    p: Principal,
+    roomId: string,
+    messageId: string,
+    fn: (r: Repos, a: RoomAccess, msg: MessageRow, now: number) => Promise<T>,
+  ): Promise<T extends RoomEvent ? MessageView : undefined> {
+    const now = this.now();
+    const event = await this.store.tx(async (r) => {
+      const a = await loadRoom(r, p, roomId, now);
+      const msg = await r.messages.findById(messageId);
+      if (!msg || msg.room_id !== roomId) throw Errors.messageNotFound();
+      if (msg.deleted_at !== null) throw Errors.messageDeleted();
+      return fn(r, a, msg, now);
+    });
+    if (event) this.bus.publish([event]);
+    const body = event?.body as { message?: MessageView } | undefined;
+    return body?.message as T extends RoomEvent ? MessageView : undefined;
+  }
+
+  private async view(r: Repos, roomId: string, messageId: string): Promise<MessageView> {
+    const m = await r.messages.withAuthor(messageId);
+    if (!m || m.room_id !== roomId) throw Errors.messageNotFound();
+    const reactions = await r.messages.reactionsFor([m.id]);
+    return toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id));
+  }
+
+  /** A history cursor: a seq number, or a message id in this room. */
+  private async cursorSeq(roomId: string, cursor: string): Promise<number> {
+    if (/^\d+$/.test(cursor)) return Number(cursor);
+    const m = await this.store.repos.messages.findById(cursor);
+    if (!m || m.room_id !== roomId) throw Errors.validation(`Unknown cursor ${cursor}`);
+    return m.seq;
+  }
+}

@@ -1,0 +1,150 @@
+import type { RoomEvent } from '../events/room-event.js';
+import { appendToLog } from '../events/room-log.js';
+import { pushTo } from '../shared/collections.js';
+import { newId } from '../shared/ids.js';
+import type { MessageRow } from '../store/database.js';
+import type { ItemResult } from '../store/group-commit.js';
+import type { Repos } from '../store/store.js';
+import type { Attachment, MessageType, MessageView } from './message-model.js';
+import { toMessageView } from './message-views.js';
+
+/** One authorized, validated send waiting for its transaction. */
+export interface SendItem {
+  roomId: string;
+  authorId: string;
+  authorName: string;
+  authorAvatar: string | null;
+  content: string;
+  type: MessageType;
+  replyTo: string | null;
+  clientMsgId: string | null;
+  attachments: Attachment[] | null;
+  metadata: Record<string, unknown> | null;
+  now: number;
+}
+
+export interface SendResult {
+  message: MessageView;
+  /** The event that carried it; undefined when this was a retry of an already-stored send. */
+  event: RoomEvent | undefined;
+  duplicate: boolean;
+}
+
+/**
+ * Commits a batch of sends in one transaction: resolves idempotency keys (against the store and
+ * within the batch), then per room reserves a block of seqs and writes messages and events together.
+ * Rooms are visited in id order so concurrent batches on PostgreSQL lock rows in one order.
+ */
+export async function commitSendBatch(
+  r: Repos,
+  items: readonly SendItem[],
+): Promise<ItemResult<SendResult>[]> {
+  const results: (ItemResult<SendResult> | undefined)[] = new Array(items.length);
+  const existing = await findExisting(r, items);
+  const firstByKey = new Map<string, number>();
+  const fresh: number[] = [];
+  items.forEach((it, i) => {
+    if (it.clientMsgId === null) {
+      fresh.push(i);
+      return;
+    }
+    const key = `${it.authorId}\u0000${it.clientMsgId}`;
+    const stored = existing.get(key);
+    if (stored) {
+      results[i] = {
+        ok: true,
+        value: {
+          message: toMessageView(stored, { name: it.authorName, avatar: it.authorAvatar }),
+          event: undefined,
+          duplicate: true,
+        },
+      };
+    } else if (firstByKey.has(key)) {
+      results[i] = undefined; // filled from the first occurrence below
+    } else {
+      firstByKey.set(key, i);
+      fresh.push(i);
+    }
+  });
+
+  const byRoom = new Map<string, number[]>();
+  for (const i of fresh) pushTo(byRoom, items[i]!.roomId, i);
+
+  for (const roomId of [...byRoom.keys()].sort()) {
+    const idx = byRoom.get(roomId)!;
+    const now = items[idx[0]!]!.now;
+    const rows: MessageRow[] = [];
+    const events = await appendToLog(r, roomId, now, idx.length, idx.length, (firstSeq, firstMsgNo) =>
+      idx.map((i, k) => {
+        const it = items[i]!;
+        const row = messageRow(it, roomId, firstSeq + k, firstMsgNo + k);
+        rows.push(row);
+        return {
+          type: 'new_message' as const,
+          actorId: it.authorId,
+          body: { message: toMessageView(row, { name: it.authorName, avatar: it.authorAvatar }) },
+        };
+      }),
+    );
+    await r.messages.insertMany(rows);
+    // Sending implies having read the room up to one's own message.
+    const lastByAuthor = new Map<string, MessageRow>();
+    for (const row of rows) lastByAuthor.set(row.author_id, row);
+    for (const row of lastByAuthor.values())
+      await r.rooms.advanceRead(roomId, row.author_id, row.seq, row.msg_no);
+    idx.forEach((i, k) => {
+      const e = events[k]!;
+      results[i] = {
+        ok: true,
+        value: { message: (e.body as { message: MessageView }).message, event: e, duplicate: false },
+      };
+    });
+  }
+
+  // Repeats of a key inside this batch answer with the first occurrence's message.
+  return items.map((it, i) => {
+    const r0 = results[i];
+    if (r0) return r0;
+    const first = results[firstByKey.get(`${it.authorId}\u0000${it.clientMsgId}`)!]!;
+    return first.ok ? { ok: true, value: { ...first.value, event: undefined, duplicate: true } } : first;
+  });
+}
+
+async function findExisting(r: Repos, items: readonly SendItem[]): Promise<Map<string, MessageRow>> {
+  const keysByAuthor = new Map<string, string[]>();
+  for (const it of items) {
+    if (it.clientMsgId !== null) pushTo(keysByAuthor, it.authorId, it.clientMsgId);
+  }
+  const out = new Map<string, MessageRow>();
+  for (const [authorId, keys] of keysByAuthor) {
+    for (const row of await r.messages.findByClientIds(authorId, keys)) {
+      out.set(`${authorId}\u0000${row.client_msg_id}`, row);
+    }
+  }
+  return out;
+}
+
+function messageRow(it: SendItem, roomId: string, seq: number, msgNo: number): MessageRow {
+  return {
+    id: newId('msg'),
+    room_id: roomId,
+    seq,
+    msg_no: msgNo,
+    author_id: it.authorId,
+    type: it.type,
+    content: it.content,
+    reply_to: it.replyTo,
+    client_msg_id: it.clientMsgId,
+    attachments: it.attachments ? JSON.stringify(it.attachments) : null,
+    metadata: it.metadata ? JSON.stringify(it.metadata) : null,
+    is_anonymous: 0,
+    anonymous_name: null,
+    is_pinned: 0,
+    pinned_by: null,
+    pinned_at: null,
+    created_at: it.now,
+    edited_at: null,
+    deleted_at: null,
+    deleted_by: null,
+  };
+}

@@ -1,0 +1,288 @@
+import { type Insertable, type Kysely, sql } from 'kysely';
+import type { Database, MemberRow, MembersTable, RoomRow, RoomsTable } from '../store/database.js';
+
+export interface RoomListFilter {
+  userId: string;
+  type?: string;
+  /** Only rooms the user is a member of. */
+  joinedOnly: boolean;
+  limit: number;
+  offset: number;
+}
+
+export type RoomWithMembership = RoomRow & {
+  role: string | null;
+  read_seq: number | null;
+  read_count: number | null;
+};
+
+export class RoomsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: Insertable<RoomsTable>): Promise<void> {
+    await this.db.insertInto('rooms').values(row).execute();
+  }
+
+  findById(id: string): Promise<RoomRow | undefined> {
+    return this.db.selectFrom('rooms').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findByDmKey(key: string): Promise<RoomRow | undefined> {
+    return this.db.selectFrom('rooms').selectAll().where('dm_key', '=', key).executeTakeFirst();
+  }
+
+  async update(
+    id: string,
+    patch: Partial<Pick<RoomsTable, 'name' | 'description' | 'avatar' | 'settings' | 'max_members'>>,
+    now: number,
+  ): Promise<void> {
+    await this.db
+      .updateTable('rooms')
+      .set({ ...patch, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /**
+   * Reserves `count` seqs in the room's log (and `messages` message numbers) and returns the first
+   * of each. Runs inside the caller's transaction; on PostgreSQL the row lock orders concurrent writers.
+   */
+  async reserveSeqs(
+    roomId: string,
+    count: number,
+    messages: number,
+    now: number,
+  ): Promise<{ firstSeq: number; firstMsgNo: number }> {
+    const row = await this.db
+      .updateTable('rooms')
+      .set({
+        last_seq: sql`last_seq + ${count}`,
+        message_count: sql`message_count + ${messages}`,
+        last_activity: now,
+      })
+      .where('id', '=', roomId)
+      .returning(['last_seq', 'message_count'])
+      .executeTakeFirstOrThrow();
+    return { firstSeq: row.last_seq - count + 1, firstMsgNo: row.message_count - messages + 1 };
+  }
+
+  /** Rooms visible to a user: public and announcement rooms plus every room they are a member of. */
+  list(f: RoomListFilter): Promise<RoomWithMembership[]> {
+    return this.visible(f)
+      .selectAll('rooms')
+      .select(['members.role', 'members.read_seq', 'members.read_count'])
+      .orderBy('rooms.last_activity', 'desc')
+      .orderBy('rooms.id')
+      .limit(f.limit)
+      .offset(f.offset)
+      .execute();
+  }
+
+  async countVisible(f: Omit<RoomListFilter, 'limit' | 'offset'>): Promise<number> {
+    const row = await this.visible(f)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  private visible(f: Omit<RoomListFilter, 'limit' | 'offset'>) {
+    let q = this.db
+      .selectFrom('rooms')
+      .leftJoin('members', (j) =>
+        j.onRef('members.room_id', '=', 'rooms.id').on('members.user_id', '=', f.userId),
+      )
+      .where((eb) =>
+        f.joinedOnly
+          ? eb('members.user_id', 'is not', null)
+          : eb.or([
+              eb('members.user_id', 'is not', null),
+              eb('rooms.type', 'in', ['public', 'announcement']),
+            ]),
+      )
+      // Rooms the user is banned from disappear from discovery.
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('room_bans')
+              .select('room_bans.room_id')
+              .whereRef('room_bans.room_id', '=', 'rooms.id')
+              .where('room_bans.user_id', '=', f.userId),
+          ),
+        ),
+      );
+    if (f.type) q = q.where('rooms.type', '=', f.type);
+    return q;
+  }
+
+  // ---- members ----
+
+  getMember(roomId: string, userId: string): Promise<MemberRow | undefined> {
+    return this.db
+      .selectFrom('members')
+      .selectAll()
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
+  /** Adds a member and bumps member_count; false if they already were one. */
+  async addMember(row: Insertable<MembersTable>): Promise<boolean> {
+    const r = await this.db
+      .insertInto('members')
+      .values(row)
+      .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
+      .executeTakeFirst();
+    const added = Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+    if (added) {
+      await this.db
+        .updateTable('rooms')
+        .set({ member_count: sql`member_count + 1` })
+        .where('id', '=', row.room_id)
+        .execute();
+    }
+    return added;
+  }
+
+  async removeMember(roomId: string, userId: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('members')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    const removed = Number(r.numDeletedRows) === 1;
+    if (removed) {
+      await this.db
+        .updateTable('rooms')
+        .set({ member_count: sql`member_count - 1` })
+        .where('id', '=', roomId)
+        .execute();
+    }
+    return removed;
+  }
+
+  async setRole(roomId: string, userId: string, role: string): Promise<void> {
+    await this.db
+      .updateTable('members')
+      .set({ role })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .execute();
+  }
+
+  listMembers(roomId: string, limit: number, offset: number) {
+    return this.db
+      .selectFrom('members')
+      .innerJoin('users', 'users.id', 'members.user_id')
+      .select([
+        'members.user_id',
+        'members.role',
+        'members.joined_at',
+        'members.read_seq',
+        'members.delivered_seq',
+        'users.username',
+        'users.display_name',
+        'users.avatar',
+        'users.is_bot',
+      ])
+      .where('members.room_id', '=', roomId)
+      .orderBy('members.joined_at')
+      .orderBy('members.user_id')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+  }
+
+  /** Ids of every member; used for fan-out and DM peers. */
+  async memberIds(roomId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('members')
+      .select('user_id')
+      .where('room_id', '=', roomId)
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+
+  /** Moves the read pointer forward only; returns false if it would move back. */
+  async advanceRead(roomId: string, userId: string, seq: number, readCount: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('members')
+      .set({
+        read_seq: seq,
+        read_count: readCount,
+        delivered_seq: sql`case when delivered_seq < ${seq} then ${seq} else delivered_seq end`,
+      })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where('read_seq', '<', seq)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async advanceDelivered(roomId: string, userId: string, seq: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('members')
+      .set({ delivered_seq: seq })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where('delivered_seq', '<', seq)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  // ---- bans ----
+
+  async isBanned(roomId: string, userId: string, now: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('room_bans')
+      .select('expires_at')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row !== undefined && (row.expires_at === null || row.expires_at > now);
+  }
+
+  async ban(
+    roomId: string,
+    userId: string,
+    by: string,
+    reason: string | null,
+    now: number,
+    expiresAt: number | null,
+  ) {
+    await this.db
+      .insertInto('room_bans')
+      .values({
+        room_id: roomId,
+        user_id: userId,
+        banned_by: by,
+        reason,
+        created_at: now,
+        expires_at: expiresAt,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['room_id', 'user_id'])
+          .doUpdateSet({ banned_by: by, reason, created_at: now, expires_at: expiresAt }),
+      )
+      .execute();
+  }
+
+  async unban(roomId: string, userId: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('room_bans')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+
+  listBans(roomId: string) {
+    return this.db
+      .selectFrom('room_bans')
+      .selectAll()
+      .where('room_id', '=', roomId)
+      .orderBy('created_at', 'desc')
+      .execute();
+  }
+}

@@ -1,0 +1,94 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Round-trip check for `/ready`. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** `postgres://...`, `sqlite:<path>`, or a bare SQLite file path. `:memory:` works for SQLite. */
+  url: string;
+  /** PostgreSQL pool size. @default 10 */
+  poolSize?: number;
+  /** PostgreSQL schema to use (created if missing); lets tests isolate themselves. */
+  pgSchema?: string;
+}
+
+const INT8_OID = 20;
+
+export function createDatabase(opts: DatabaseOptions): DatabaseHandle {
+  if (/^postgres(ql)?:\/\//.test(opts.url)) return createPostgres(opts);
+  return createSqlite(opts.url.replace(/^sqlite:/, ''));
+}
+
+function createSqlite(path: string): DatabaseHandle {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  // WAL lets readers run beside the writer; NORMAL sync is durable across process crashes
+  // (an OS crash may lose the last transactions, the usual WAL trade-off).
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    async ping() {
+      sqlite.prepare('select 1').get();
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+function createPostgres(opts: DatabaseOptions): DatabaseHandle {
+  const schema = opts.pgSchema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema))
+    throw new Error(`bad schema name ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 10,
+    // Seqs and timestamps are bigint; they stay far below 2^53, so plain numbers are exact.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  let schemaReady: Promise<void> | undefined;
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: async () => {
+        if (schema) {
+          schemaReady ??= pool.query(`create schema if not exists ${schema}`).then(() => undefined);
+          await schemaReady;
+        }
+        return pool;
+      },
+    }),
+  });
+  return {
+    db,
+    dialect: 'postgres',
+    async ping() {
+      await pool.query('select 1');
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * Table shapes shared by SQLite and PostgreSQL. Times are epoch milliseconds (bigint), booleans are
+ * 0/1 integers and JSON is text, so one set of migrations and queries serves both engines.
+ */
+export interface UsersTable {
+  id: string;
+  username: string;
+  display_name: string;
+  password_hash: string | null;
+  is_admin: number;
+  is_bot: number;
+  avatar: string | null;
+  external_issuer: string | null;
+  external_subject: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  /** sha256 of the token; the token itself is never stored. */
+  token_hash: string;
+  /** All tokens rotated from one login share a family; reuse of a rotated token revokes the family. */
+  family_id: string;
+  expires_at: number;
+  revoked_at: number | null;
+  created_at: number;
+}
+
+export interface RoomsTable {
+  id: string;
+  type: string;
+  name: string;
+  description: string;
+  avatar: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  /** Highest event seq in this room's log. */
+  last_seq: Generated<number>;
+  /** Number of messages ever posted; message `msg_no` values count up to it. */
+  message_count: Generated<number>;
+  last_activity: number;
+  member_count: Generated<number>;
+  max_members: number;
+  /** JSON RoomSettings. */
+  settings: string;
+  /** For direct rooms: the two user ids sorted and joined, so a pair has one room. */
+  dm_key: string | null;
+}
+
+export interface MembersTable {
+  room_id: string;
+  user_id: string;
+  role: string;
+  joined_at: number;
+  /** Highest seq the member has read. */
+  read_seq: Generated<number>;
+  /** `msg_no` of the newest message at or below read_seq: unread = rooms.message_count - read_count. */
+  read_count: Generated<number>;
+  /** Highest seq one of the member's clients acknowledged receiving. */
+  delivered_seq: Generated<number>;
+  muted_until: number | null;
+}
+
+export interface RoomBansTable {
+  room_id: string;
+  user_id: string;
+  banned_by: string;
+  reason: string | null;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export interface EventsTable {
+  room_id: string;
+  seq: number;
+  type: string;
+  actor_id: string | null;
+  /** JSON event payload, exactly what clients receive. */
+  payload: string;
+  created_at: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  room_id: string;
+  seq: number;
+  msg_no: number;
+  author_id: string;
+  type: string;
+  content: string;
+  reply_to: string | null;
+  client_msg_id: string | null;
+  /** JSON Attachment[] or null. */
+  attachments: string | null;
+  /** JSON object or null. */
+  metadata: string | null;
+  is_anonymous: number;
+  anonymous_name: string | null;
+  is_pinned: number;
+  pinned_by: string | null;
+  pinned_at: number | null;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+  deleted_by: string | null;
+}
+
+export interface ReactionsTable {
+  message_id: string;
+  user_id: string;
+  emoji: string;
+  room_id: string;
+  created_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  rooms: RoomsTable;
+  members: MembersTable;
+  room_bans: RoomBansTable;
+  events: EventsTable;
+  messages: MessagesTable;
+  reactions: ReactionsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type RoomRow = Selectable<RoomsTable>;
+export type MemberRow = Selectable<MembersTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type EventRow = Selectable<EventsTable>;
+export type NewMessageRow = Insertable<MessagesTable>;

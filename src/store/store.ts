@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import { RefreshTokensRepository } from '../auth/refresh-tokens.repository.js';
+import { EventsRepository } from '../events/events.repository.js';
+import { MessagesRepository } from '../messages/messages.repository.js';
+import { RoomsRepository } from '../rooms/rooms.repository.js';
+import { UsersRepository } from '../users/users.repository.js';
+import type { DatabaseHandle, Dialect } from './create-database.js';
+import type { Database } from './database.js';
+
+/** Every repository, bound to one connection or transaction. */
+export interface Repos {
+  users: UsersRepository;
+  tokens: RefreshTokensRepository;
+  rooms: RoomsRepository;
+  messages: MessagesRepository;
+  events: EventsRepository;
+}
+
+function bind(db: Kysely<Database>): Repos {
+  return {
+    users: new UsersRepository(db),
+    tokens: new RefreshTokensRepository(db),
+    rooms: new RoomsRepository(db),
+    messages: new MessagesRepository(db),
+    events: new EventsRepository(db),
+  };
+}
+
+/** The store: repositories outside a transaction, and `tx` for work that must commit as one. */
+export class Store {
+  readonly repos: Repos;
+  readonly dialect: Dialect;
+
+  constructor(private readonly handle: DatabaseHandle) {
+    this.repos = bind(handle.db);
+    this.dialect = handle.dialect;
+  }
+
+  get db(): Kysely<Database> {
+    return this.handle.db;
+  }
+
+  tx<T>(fn: (repos: Repos) => Promise<T>): Promise<T> {
+    return this.handle.db.transaction().execute((trx) => fn(bind(trx)));
+  }
+
+  ping(): Promise<void> {
+    return this.handle.ping();
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
