@@ -1,0 +1,17 @@
+/**
+ * Benchmark runner: `npm run bench -- <scenario> [--quick]`. Each scenario prints one JSON line per
+ * run (machine-readable) and a human summary with ratios against a baseline measured in the same run.
+ */
+import { groupCommit } from './group-commit.js';
+
+const scenarios: Record<string, (args: string[]) => Promise<void>> = {
+  'group-commit': groupCommit,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const run = name ? scenarios[name] : undefined;
+if (!run) {
+  process.stderr.write(`usage: npm run bench -- <scenario> [--quick]\nscenarios: ${Object.keys(scenarios).join(', ')}\n`);
+  process.exit(2);
+}
+await run(args);
