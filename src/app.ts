@@ -11,11 +11,18 @@ import type { Config } from './config/config.js';
 import { type App, buildHttpServer } from './http/server.js';
 import { MessagesService } from './messages/messages.service.js';
 import { Metrics } from './metrics/metrics.js';
+import { MemoryPresenceStore } from './presence/memory-presence-store.js';
+import { PresenceService } from './presence/presence.service.js';
 import { MemoryRateLimiter } from './ratelimit/memory-rate-limiter.js';
+import { Hub } from './realtime/hub.js';
+import { Realtime } from './realtime/realtime.js';
+import { ReceiptsService } from './receipts/receipts.service.js';
 import { RoomsService } from './rooms/rooms.service.js';
 import { createDatabase } from './store/create-database.js';
 import { migrateToLatest } from './store/migrate.js';
 import { Store } from './store/store.js';
+import { WebSocketGateway } from './transport/websocket-gateway.js';
+import { TypingService } from './typing/typing.service.js';
 import { UsersService } from './users/users.service.js';
 
 export interface Switchboard {
@@ -28,6 +35,9 @@ export interface Switchboard {
   users: UsersService;
   rooms: RoomsService;
   messages: MessagesService;
+  receipts: ReceiptsService;
+  presence: PresenceService;
+  realtime: Realtime;
   http: App;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
@@ -79,9 +89,10 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
 
   const bus: Bus = new MemoryBus();
   const metrics = new Metrics();
-  bus.subscribe((e) => {
-    metrics.eventsPublished.labels(e.type).inc();
-    if (e.type === 'new_message') metrics.messagesSent.inc();
+  bus.subscribe((m) => {
+    if (m.kind !== 'event') return;
+    metrics.eventsPublished.labels(m.event.type).inc();
+    if (m.event.type === 'new_message') metrics.messagesSent.inc();
   });
 
   const tokens = new AccessTokens(jwtSecretFor(config, logger), config.accessTokenTtl);
@@ -120,11 +131,50 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     },
     now,
   );
+  const receipts = new ReceiptsService(
+    store,
+    bus,
+    { fanoutMaxMembers: config.presenceFanoutMaxMembers },
+    now,
+  );
+  const presence = new PresenceService(
+    new MemoryPresenceStore(),
+    store,
+    bus,
+    { fanoutMaxMembers: config.presenceFanoutMaxMembers, offlineGraceMs: config.presenceOfflineGraceMs },
+    now,
+  );
+  const typing = new TypingService(bus, { timeoutMs: config.typingTimeout }, now);
   const authLimiter = new MemoryRateLimiter({ points: config.authRateLimit, duration: 60 });
+
+  const hub = new Hub({ bus, roomHeads: (userId) => store.repos.rooms.roomHeads(userId) });
+  const realtime = new Realtime(
+    hub,
+    { messages, rooms, receipts, typing, presence },
+    store.repos.events,
+    logger,
+    {
+      replayPerRoom: config.replayPerRoom,
+      replayTotal: config.replayTotal,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      autoStartMs: config.resumeWaitMs,
+      frameRate: config.wsFrameRate,
+      maxFrameBytes: config.wsMaxFrameBytes,
+      heartbeatMs: config.wsHeartbeatInterval,
+    },
+  );
   const http = await buildHttpServer(
-    { config, store, metrics, auth, users, rooms, messages, authLimiter },
+    { config, store, metrics, auth, users, rooms, messages, receipts, presence, realtime, authLimiter },
     logger,
   );
+  const gateway = new WebSocketGateway(http.server, realtime, auth, logger, {
+    paths: ['/ws', '/chat'],
+    allowedOrigins: config.corsOrigins,
+    heartbeatMs: config.wsHeartbeatInterval,
+    idleTimeoutMs: config.websocketIdleTimeout * 1000,
+    authTimeoutMs: 10_000,
+    hardMaxFrameBytes: config.wsMaxFrameBytes * 4,
+  });
 
   let closed = false;
   return {
@@ -137,6 +187,9 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     users,
     rooms,
     messages,
+    receipts,
+    presence,
+    realtime,
     http,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
@@ -146,7 +199,11 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     async close() {
       if (closed) return;
       closed = true;
+      await gateway.close();
       await http.close();
+      hub.close();
+      typing.close();
+      presence.close();
       await messages.close();
       await bus.close();
       await store.close();

@@ -165,6 +165,78 @@ export const SETTINGS = {
     min: 10,
     description: 'Seconds of silence after which a WebSocket is closed.',
   },
+  wsMaxFrameBytes: {
+    env: 'WS_MAX_FRAME_BYTES',
+    type: 'int',
+    default: 65_536,
+    min: 1024,
+    max: 16_777_216,
+    description:
+      'Largest client WebSocket frame in bytes; larger frames get a PAYLOAD_TOO_LARGE error (four times this closes the socket with 1009).',
+  },
+  wsFrameRate: {
+    env: 'WS_FRAME_RATE',
+    type: 'int',
+    default: 100,
+    min: 1,
+    description: 'Frames per second one connection may send before getting RATE_LIMITED errors.',
+  },
+  wsMaxBufferedBytes: {
+    env: 'WS_MAX_BUFFERED_BYTES',
+    type: 'int',
+    default: 4_194_304,
+    min: 65_536,
+    description:
+      'Outbound bytes queued for one connection after which it is closed as a slow consumer (4008).',
+  },
+  wsHeartbeatInterval: {
+    env: 'WS_HEARTBEAT_INTERVAL',
+    type: 'int',
+    default: 25_000,
+    min: 1000,
+    description:
+      'Milliseconds between server pings; a connection that misses a pong by the next ping is dropped.',
+  },
+  resumeWaitMs: {
+    env: 'RESUME_WAIT_MS',
+    type: 'int',
+    default: 1000,
+    min: 0,
+    max: 60_000,
+    description:
+      'Milliseconds a new connection waits for a `resume` frame before going live from the current heads.',
+  },
+  replayPerRoom: {
+    env: 'REPLAY_PER_ROOM',
+    type: 'int',
+    default: 1000,
+    min: 1,
+    description:
+      'Most missed events replayed per room on resume or gap repair; further behind, the client pages via REST.',
+  },
+  replayTotal: {
+    env: 'REPLAY_TOTAL',
+    type: 'int',
+    default: 10_000,
+    min: 1,
+    description: 'Most events one resume replays across all rooms.',
+  },
+  presenceFanoutMaxMembers: {
+    env: 'PRESENCE_FANOUT_MAX_MEMBERS',
+    type: 'int',
+    default: 100,
+    min: 2,
+    description:
+      'Presence and receipts are pushed live in rooms up to this size (and DMs); larger rooms query them.',
+  },
+  presenceOfflineGraceMs: {
+    env: 'PRESENCE_OFFLINE_GRACE_MS',
+    type: 'int',
+    default: 5000,
+    min: 0,
+    description:
+      'Milliseconds after the last connection closes before `offline` is announced (quick reconnects stay online).',
+  },
   sendRateLimit: {
     env: 'SEND_RATE_LIMIT',
     type: 'int',

@@ -25,6 +25,15 @@ export interface Config {
   messageRetentionDays: number;
   presenceTtl: number;
   websocketIdleTimeout: number;
+  wsMaxFrameBytes: number;
+  wsFrameRate: number;
+  wsMaxBufferedBytes: number;
+  wsHeartbeatInterval: number;
+  resumeWaitMs: number;
+  replayPerRoom: number;
+  replayTotal: number;
+  presenceFanoutMaxMembers: number;
+  presenceOfflineGraceMs: number;
   sendRateLimit: number;
   authRateLimit: number;
   groupCommitMaxBatch: number;

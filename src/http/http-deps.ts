@@ -2,7 +2,10 @@ import type { AuthService } from '../auth/auth.service.js';
 import type { Config } from '../config/config.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { PresenceService } from '../presence/presence.service.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { Realtime } from '../realtime/realtime.js';
+import type { ReceiptsService } from '../receipts/receipts.service.js';
 import type { RoomsService } from '../rooms/rooms.service.js';
 import type { Store } from '../store/store.js';
 import type { UsersService } from '../users/users.service.js';
@@ -16,5 +19,8 @@ export interface HttpDeps {
   users: UsersService;
   rooms: RoomsService;
   messages: MessagesService;
+  receipts: ReceiptsService;
+  presence: PresenceService;
+  realtime: Realtime;
   authLimiter: RateLimiter;
 }

@@ -6,6 +6,8 @@ import { authRoutes } from '../auth/auth.routes.js';
 import type { Principal } from '../auth/principal.js';
 import { Errors } from '../errors/errors.js';
 import { messagesRoutes } from '../messages/messages.routes.js';
+import { presenceRoutes } from '../presence/presence.routes.js';
+import { receiptsRoutes } from '../receipts/receipts.routes.js';
 import { roomsRoutes } from '../rooms/rooms.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { installErrorHandling } from './error-handler.js';
@@ -80,6 +82,8 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(usersRoutes(deps), { prefix: '/v1/users' });
   await app.register(roomsRoutes(deps), { prefix: '/v1/chat' });
   await app.register(messagesRoutes(deps), { prefix: '/v1/chat' });
+  await app.register(receiptsRoutes(deps), { prefix: '/v1/chat' });
+  await app.register(presenceRoutes(deps), { prefix: '/v1/presence' });
   return app;
 }
 

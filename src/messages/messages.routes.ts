@@ -265,26 +265,6 @@ export function messagesRoutes(deps: HttpDeps) {
       }),
     );
 
-    app.post(
-      '/rooms/:roomId/read',
-      {
-        schema: {
-          tags: ['messages'],
-          summary: 'Mark the room read up to a seq',
-          params: RoomParams,
-          body: Type.Object({ seq: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
-          response: {
-            200: envelope(Type.Object({ readSeq: Type.Integer(), unreadCount: Type.Integer() })),
-            ...errors,
-          },
-        },
-      },
-      async (req) => ({
-        success: true as const,
-        data: await messages.markRead(req.principal, req.params.roomId, req.body.seq),
-      }),
-    );
-
     app.get(
       '/rooms/:roomId/events',
       {

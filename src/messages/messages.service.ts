@@ -236,25 +236,6 @@ export class MessagesService {
     );
   }
 
-  /** Moves the caller's read position forward to `seq` (clamped to the room's head). */
-  async markRead(
-    p: Principal,
-    roomId: string,
-    seq: number,
-  ): Promise<{ readSeq: number; unreadCount: number }> {
-    const now = this.now();
-    const a = await loadRoom(this.store.repos, p, roomId, now);
-    const m = requireMember(a);
-    const target = Math.min(seq, a.room.last_seq);
-    if (target > m.read_seq) {
-      const readCount = await this.store.repos.messages.msgNoAtSeq(roomId, target);
-      await this.store.repos.rooms.advanceRead(roomId, p.userId, target, readCount);
-    }
-    const after = (await this.store.repos.rooms.getMember(roomId, p.userId))!;
-    const room = (await this.store.repos.rooms.findById(roomId))!;
-    return { readSeq: after.read_seq, unreadCount: Math.max(0, room.message_count - after.read_count) };
-  }
-
   /** Raw room log after a seq, for clients catching up (the same events the live stream carries). */
   async events(p: Principal, roomId: string, afterSeq: number, limit: number) {
     const a = await loadRoom(this.store.repos, p, roomId, this.now());

@@ -6,6 +6,8 @@ export interface RoomListFilter {
   type?: string;
   /** Only rooms the user is a member of. */
   joinedOnly: boolean;
+  /** Bans that expired at or before `now` no longer hide a room (as in `isBanned`). */
+  now: number;
   limit: number;
   offset: number;
 }
@@ -107,7 +109,10 @@ export class RoomsRepository {
               .selectFrom('room_bans')
               .select('room_bans.room_id')
               .whereRef('room_bans.room_id', '=', 'rooms.id')
-              .where('room_bans.user_id', '=', f.userId),
+              .where('room_bans.user_id', '=', f.userId)
+              .where((b) =>
+                b.or([b('room_bans.expires_at', 'is', null), b('room_bans.expires_at', '>', f.now)]),
+              ),
           ),
         ),
       );
@@ -191,6 +196,32 @@ export class RoomsRepository {
       .limit(limit)
       .offset(offset)
       .execute();
+  }
+
+  /** roomId -> last_seq for every room the user is a member of (a connection's starting cursors). */
+  async roomHeads(userId: string): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('members')
+      .innerJoin('rooms', 'rooms.id', 'members.room_id')
+      .select(['rooms.id', 'rooms.last_seq'])
+      .where('members.user_id', '=', userId)
+      .execute();
+    return new Map(rows.map((r) => [r.id, r.last_seq]));
+  }
+
+  /** Users who share a room of at most `maxMembers` members with `userId` (presence audience). */
+  async peersInSmallRooms(userId: string, maxMembers: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('members as mine')
+      .innerJoin('rooms', 'rooms.id', 'mine.room_id')
+      .innerJoin('members as peer', 'peer.room_id', 'mine.room_id')
+      .select('peer.user_id')
+      .distinct()
+      .where('mine.user_id', '=', userId)
+      .where('rooms.member_count', '<=', maxMembers)
+      .where('peer.user_id', '!=', userId)
+      .execute();
+    return rows.map((r) => r.user_id);
   }
 
   /** Ids of every member; used for fan-out and DM peers. */

@@ -182,7 +182,7 @@ export class RoomsService {
     p: Principal,
     q: { type?: string; limit: number; offset: number; joined?: boolean },
   ): Promise<Page<RoomView>> {
-    const filter = { userId: p.userId, type: q.type, joinedOnly: q.joined ?? false };
+    const filter = { userId: p.userId, type: q.type, joinedOnly: q.joined ?? false, now: this.now() };
     const [rows, total] = await Promise.all([
       this.store.repos.rooms.list({ ...filter, limit: q.limit, offset: q.offset }),
       this.store.repos.rooms.countVisible(filter),
@@ -195,6 +195,11 @@ export class RoomsService {
     const a = await loadRoom(this.store.repos, p, roomId, this.now());
     requireReadable(a);
     return withMembership(toRoomView(a.room), a.room, a.member);
+  }
+
+  /** Throws unless the caller is a member (not banned) of the room. */
+  async requireMembership(p: Principal, roomId: string): Promise<void> {
+    requireMember(await loadRoom(this.store.repos, p, roomId, this.now()));
   }
 
   async update(p: Principal, roomId: string, input: UpdateRoomInput): Promise<RoomView> {

@@ -1,4 +1,11 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import {
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresIntrospector,
+  sql,
+} from 'kysely';
 import type { Database } from './database.js';
 import * as m001 from './migrations/001-initial.js';
 
@@ -19,7 +26,11 @@ export interface MigrateResult {
 
 /** Applies pending migrations; throws with the failing migration's name. */
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrateResult> {
-  const migrator = new Migrator({ db, provider: new CodeMigrationProvider() });
+  const migrator = new Migrator({
+    db,
+    provider: new CodeMigrationProvider(),
+    migrationTableSchema: await currentPostgresSchema(db),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
@@ -27,4 +38,15 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<MigrateResu
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${msg}`);
   }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+/**
+ * On PostgreSQL, the schema the connection works in (the first of its search_path). Kysely's migrator
+ * looks for its bookkeeping tables in every schema unless told one, so another schema of the same
+ * database that holds them (another install, a parallel test run) would make it skip creating its own.
+ */
+async function currentPostgresSchema(db: Kysely<Database>): Promise<string | undefined> {
+  if (!(db.introspection instanceof PostgresIntrospector)) return undefined;
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? undefined;
 }

@@ -31,7 +31,10 @@ export function isValidUsername(name: string): boolean {
   return USERNAME_RE.test(name);
 }
 
-/** Turns an arbitrary external name (an email, "Jane Doe") into a valid username stem. */
+/**
+ * Turns an arbitrary external name (an email, "Jane Doe") into a valid username stem: at most 25
+ * characters, so a `-xxxxxx` collision suffix still fits the 32-character limit.
+ */
 export function usernameStem(raw: string): string {
   let s = raw
     .normalize('NFKD')
@@ -40,7 +43,7 @@ export function usernameStem(raw: string): string {
     .replace(/@.*$/, '')
     .replace(/[^a-z0-9_.-]+/g, '_')
     .replace(/^[^a-z0-9]+/, '')
-    .slice(0, 26);
+    .slice(0, 25);
   while (s.length < 3) s += '_';
   return s.replace(/^_/, 'u');
 }

@@ -1,0 +1,119 @@
+import type { Principal } from '../auth/principal.js';
+import { Errors } from '../errors/errors.js';
+import type { MessagesService } from '../messages/messages.service.js';
+import type { PresenceService } from '../presence/presence.service.js';
+import type { ReceiptsService } from '../receipts/receipts.service.js';
+import type { RoomsService } from '../rooms/rooms.service.js';
+import type { TypingService } from '../typing/typing.service.js';
+import type { ClientFrame, ClientFrameOf, ClientFrameType } from './protocol.js';
+
+export interface FrameServices {
+  messages: MessagesService;
+  rooms: RoomsService;
+  receipts: ReceiptsService;
+  typing: TypingService;
+  presence: PresenceService;
+}
+
+/** What a handler returns is sent back as `{type:'ack', id, ...result}`. */
+type Handler<T extends ClientFrameType> = (
+  s: FrameServices,
+  p: Principal,
+  f: ClientFrameOf<T>,
+) => Promise<Record<string, unknown>>;
+
+/**
+ * One handler per client frame type that maps to a service call. `auth`, `ping` and `resume` belong
+ * to the connection itself (see connection.ts).
+ */
+export const FRAME_HANDLERS: { [T in Exclude<ClientFrameType, 'auth' | 'ping' | 'resume'>]: Handler<T> } = {
+  async join_room(s, p, f) {
+    const room = await s.rooms.join(p, f.roomId);
+    return { roomId: room.roomId, lastSeq: room.lastSeq };
+  },
+
+  async leave_room(s, p, f) {
+    await s.rooms.leave(p, f.roomId);
+    return { roomId: f.roomId };
+  },
+
+  async send_message(s, p, f) {
+    const input = {
+      content: f.content,
+      type: f.messageType,
+      replyTo: f.replyTo,
+      clientMsgId: f.clientMsgId,
+      isAnonymous: f.isAnonymous,
+    };
+    if ((f.roomId === undefined) === (f.toUserId === undefined)) {
+      throw Errors.validation('send_message needs exactly one of roomId or toUserId');
+    }
+    const r = f.roomId
+      ? await s.messages.send(p, f.roomId, input)
+      : await s.messages.sendDirect(p, f.toUserId!, input);
+    s.typing.stop(p.userId, p.username, r.message.roomId);
+    return {
+      status: 'sent',
+      roomId: r.message.roomId,
+      messageId: r.message.messageId,
+      seq: r.message.seq,
+      clientMsgId: r.message.clientMsgId,
+      duplicate: r.duplicate,
+      timestamp: r.message.timestamp,
+    };
+  },
+
+  async edit_message(s, p, f) {
+    const m = await s.messages.edit(p, f.roomId, f.messageId, f.content);
+    return { roomId: f.roomId, messageId: m.messageId };
+  },
+
+  async delete_message(s, p, f) {
+    await s.messages.delete(p, f.roomId, f.messageId);
+    return { roomId: f.roomId, messageId: f.messageId };
+  },
+
+  async message_reaction(s, p, f) {
+    const users = await s.messages.react(p, f.roomId, f.messageId, f.emoji, f.action !== 'remove');
+    return { roomId: f.roomId, messageId: f.messageId, emoji: f.emoji, users };
+  },
+
+  async pin_message(s, p, f) {
+    const m = await s.messages.pin(p, f.roomId, f.messageId, f.pinned ?? true);
+    return { roomId: f.roomId, messageId: m.messageId, isPinned: m.isPinned };
+  },
+
+  async typing_start(s, p, f) {
+    await s.rooms.requireMembership(p, f.roomId);
+    s.typing.start(p.userId, p.username, f.roomId);
+    return { roomId: f.roomId };
+  },
+
+  async typing_stop(s, p, f) {
+    s.typing.stop(p.userId, p.username, f.roomId);
+    return { roomId: f.roomId };
+  },
+
+  async mark_read(s, p, f) {
+    const r = await s.receipts.markRead(p, f.roomId, f.seq);
+    return { roomId: f.roomId, readSeq: r.readSeq, unreadCount: r.unreadCount };
+  },
+
+  async mark_delivered(s, p, f) {
+    const r = await s.receipts.markDelivered(p, f.roomId, f.seq);
+    return { roomId: f.roomId, deliveredSeq: r.deliveredSeq };
+  },
+
+  async set_presence(s, p, f) {
+    if (f.status === 'offline')
+      throw Errors.validation('Set online, away or busy; offline follows from disconnecting');
+    await s.presence.setStatus(p.userId, f.status, f.customStatus ?? null);
+    return { status: f.status };
+  },
+};
+
+export function isServiceFrame(
+  f: ClientFrame,
+): f is Extract<ClientFrame, { type: keyof typeof FRAME_HANDLERS }> {
+  return f.type in FRAME_HANDLERS;
+}

@@ -1,0 +1,164 @@
+import type { Bus, BusMessage } from '../bus/bus.js';
+import { eventFrame, type RoomEvent } from '../events/room-event.js';
+import type { Session } from './session.js';
+
+export interface HubDeps {
+  bus: Bus;
+  /** roomId -> last seq for every room a user is in. */
+  roomHeads(userId: string): Promise<Map<string, number>>;
+}
+
+/**
+ * This node's connections and which rooms their users are in. Each committed event from the bus is
+ * serialized once and handed to every local session of every member of its room; membership follows
+ * the log itself (user_joined / user_left), so no extra lookups happen on the hot path.
+ */
+export class Hub {
+  private readonly sessionsByUser = new Map<string, Set<Session>>();
+  private readonly roomsByUser = new Map<string, Set<string>>();
+  private readonly usersByRoom = new Map<string, Set<string>>();
+  /** Events seen while a user's rooms are being read, replayed to them once the rooms are known. */
+  private readonly loading = new Map<Session, RoomEvent[]>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly deps: HubDeps) {
+    this.unsubscribe = deps.bus.subscribe((m) => this.onBus(m));
+  }
+
+  get connectionCount(): number {
+    let n = 0;
+    for (const s of this.sessionsByUser.values()) n += s.size;
+    return n;
+  }
+
+  /** Users with at least one connection on this node. */
+  localUserIds(): string[] {
+    return [...this.sessionsByUser.keys()];
+  }
+
+  sessionsOf(userId: string): ReadonlySet<Session> {
+    return this.sessionsByUser.get(userId) ?? new Set();
+  }
+
+  /**
+   * Registers a session before its starting cursors are read, so nothing committed in between is
+   * missed; returns the user's rooms with their heads.
+   */
+  async add(session: Session): Promise<Map<string, number>> {
+    const userId = session.userId;
+    let set = this.sessionsByUser.get(userId);
+    if (!set) {
+      set = new Set();
+      this.sessionsByUser.set(userId, set);
+    }
+    set.add(session);
+    this.loading.set(session, []);
+    let heads: Map<string, number>;
+    try {
+      heads = await this.deps.roomHeads(userId);
+    } catch (err) {
+      this.loading.delete(session);
+      throw err;
+    }
+    const seen = this.loading.get(session) ?? [];
+    this.loading.delete(session);
+    if (this.sessionsByUser.get(userId)?.has(session)) {
+      for (const roomId of heads.keys()) this.link(userId, roomId);
+      // Events published between the read and now; the session drops those at or below the heads.
+      for (const e of seen) if (heads.has(e.roomId)) session.deliver(e, JSON.stringify(eventFrame(e)));
+    }
+    return heads;
+  }
+
+  /** The user's rooms with their current last seq. */
+  heads(userId: string): Promise<Map<string, number>> {
+    return this.deps.roomHeads(userId);
+  }
+
+  remove(session: Session): { lastOfUser: boolean } {
+    const set = this.sessionsByUser.get(session.userId);
+    if (!set?.delete(session)) return { lastOfUser: false };
+    if (set.size > 0) return { lastOfUser: false };
+    this.sessionsByUser.delete(session.userId);
+    for (const roomId of this.roomsByUser.get(session.userId) ?? [])
+      this.usersByRoom.get(roomId)?.delete(session.userId);
+    this.roomsByUser.delete(session.userId);
+    return { lastOfUser: true };
+  }
+
+  /** Local members of a room (users with a connection on this node). */
+  localMembers(roomId: string): ReadonlySet<string> {
+    return this.usersByRoom.get(roomId) ?? new Set();
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private onBus(m: BusMessage): void {
+    if (m.kind === 'event') {
+      this.onEvent(m.event);
+      return;
+    }
+    const frame = JSON.stringify(m.frame);
+    const to = m.to;
+    if ('all' in to) {
+      for (const set of this.sessionsByUser.values()) for (const s of set) s.sendFrame(frame);
+    } else if ('userIds' in to) {
+      for (const u of to.userIds) for (const s of this.sessionsByUser.get(u) ?? []) s.sendFrame(frame);
+    } else {
+      for (const u of this.usersByRoom.get(to.roomId) ?? []) {
+        if (u === to.exceptUserId) continue;
+        for (const s of this.sessionsByUser.get(u) ?? []) s.sendFrame(frame);
+      }
+    }
+  }
+
+  private onEvent(e: RoomEvent): void {
+    for (const seen of this.loading.values()) seen.push(e);
+    // A local user who just joined starts following the room at this event.
+    if (e.type === 'user_joined') {
+      const userId = (e as RoomEvent<'user_joined'>).body.user.userId;
+      if (this.sessionsByUser.has(userId)) {
+        this.link(userId, e.roomId);
+        for (const s of this.sessionsByUser.get(userId)!) s.trackRoom(e.roomId, e.seq - 1);
+      }
+    } else if (e.type === 'room_created' && this.sessionsByUser.has(e.actorId ?? '')) {
+      // The creator's join event follows right after; follow the room from its first event.
+      this.link(e.actorId!, e.roomId);
+      for (const s of this.sessionsByUser.get(e.actorId!)!) s.trackRoom(e.roomId, e.seq - 1);
+    }
+    const members = this.usersByRoom.get(e.roomId);
+    if (members && members.size > 0) {
+      const frame = JSON.stringify(eventFrame(e));
+      for (const u of members) for (const s of this.sessionsByUser.get(u) ?? []) s.deliver(e, frame);
+    }
+    if (e.type === 'user_left') {
+      const userId = (e as RoomEvent<'user_left'>).body.userId;
+      this.unlink(userId, e.roomId);
+      for (const s of this.sessionsByUser.get(userId) ?? []) s.untrackRoom(e.roomId);
+    }
+  }
+
+  private link(userId: string, roomId: string): void {
+    let rooms = this.roomsByUser.get(userId);
+    if (!rooms) {
+      rooms = new Set();
+      this.roomsByUser.set(userId, rooms);
+    }
+    rooms.add(roomId);
+    let users = this.usersByRoom.get(roomId);
+    if (!users) {
+      users = new Set();
+      this.usersByRoom.set(roomId, users);
+    }
+    users.add(userId);
+  }
+
+  private unlink(userId: string, roomId: string): void {
+    this.roomsByUser.get(userId)?.delete(roomId);
+    const users = this.usersByRoom.get(roomId);
+    users?.delete(userId);
+    if (users?.size === 0) this.usersByRoom.delete(roomId);
+  }
+}
