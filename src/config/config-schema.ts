@@ -249,7 +249,7 @@ export const SETTINGS = {
     type: 'int',
     default: 10,
     min: 1,
-    description: 'Login/register attempts per minute per client address.',
+    description: 'Register, login and refresh requests per minute per client address.',
   },
   groupCommitMaxBatch: {
     env: 'GROUP_COMMIT_MAX_BATCH',

@@ -123,6 +123,7 @@ export const MessageSchema = Type.Object(
     isPinned: Type.Boolean(),
     attachments: Type.Array(AttachmentSchema),
     clientMsgId: Nullable(Type.String()),
+    metadata: Nullable(Type.Record(Type.String(), Type.Unknown())),
   },
   { title: 'Message' },
 );

@@ -1,3 +1,5 @@
+import AjvCompiler from '@fastify/ajv-compiler';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -27,6 +29,24 @@ declare module 'fastify' {
 
 export type App = FastifyInstance;
 
+const ajvCompilers = AjvCompiler();
+
+/**
+ * Fastify's Ajv coerces types, which query strings and path params need (`?limit=20` is text). JSON
+ * bodies arrive typed, and coercing them would accept and store `{"content": 42}` as "42" or
+ * `{"memberIds": "usr_x"}` as a list: bodies get the same Ajv setup without coercion, so a wrong
+ * type is a 400.
+ */
+const strictBodyValidator: AjvCompiler.BuildCompilerFromPool = (externalSchemas, options = {}) => {
+  const coercing = ajvCompilers(externalSchemas, options);
+  const strict = ajvCompilers(externalSchemas, {
+    ...options,
+    customOptions: { ...options.customOptions, coerceTypes: false },
+  } as typeof options);
+  return ((route: { httpPart?: string }) =>
+    (route.httpPart === 'body' ? strict : coercing)(route as never)) as unknown as typeof coercing;
+};
+
 export const API_VERSION = '1.0.0';
 
 /** Builds the HTTP server: schemas, auth, error envelope, OpenAPI at /docs, and every route. */
@@ -38,11 +58,21 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidator } },
     // The router treats `/rooms/` and `/rooms` alike.
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  if (deps.config.corsOrigins.length > 0) {
+    // Browsers on other origins may call the API with a bearer token; no cookies are used.
+    await app.register(cors, {
+      origin: deps.config.corsOrigins.includes('*') ? true : deps.config.corsOrigins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+      maxAge: 600,
+    });
+  }
 
   await app.register(swagger, {
     openapi: {

@@ -44,4 +44,6 @@ export interface MessageView {
   isPinned: boolean;
   attachments: Attachment[];
   clientMsgId: string | null;
+  /** Integration-supplied data (seed: metadata), returned as sent. */
+  metadata: Record<string, unknown> | null;
 }

@@ -29,5 +29,6 @@ export function toMessageView(
     isPinned: m.is_pinned === 1,
     attachments: deleted ? [] : parseJson<Attachment[]>(m.attachments, []),
     clientMsgId: m.client_msg_id,
+    metadata: deleted ? null : parseJson<Record<string, unknown> | null>(m.metadata, null),
   };
 }

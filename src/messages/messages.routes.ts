@@ -19,7 +19,7 @@ const MessageParams = Type.Object({ roomId: Id, messageId: Id });
 const ReactionParams = Type.Object({
   roomId: Id,
   messageId: Id,
-  emoji: Type.String({ minLength: 1, maxLength: 64 }),
+  emoji: Type.String({ minLength: 1, maxLength: 32 }),
 });
 const Cursor = Type.String({
   pattern: '^([0-9]{1,15}|msg_[a-z0-9]{1,40})$',

@@ -37,8 +37,11 @@ export interface MessagesServiceOptions {
   groupCommit: GroupCommitOptions;
 }
 
-/** Unicode emoji or a short `:shortcode:`; no whitespace or control characters. */
-const EMOJI_RE = /^[^\s\p{C}]{1,32}$/u;
+/**
+ * Unicode emoji (ZWJ sequences and variation selectors are format characters, so they pass) or a
+ * short `:shortcode:`; no whitespace or control characters. 32 code points fit any emoji sequence.
+ */
+const EMOJI_RE = /^[^\s\p{Cc}\p{Cs}\p{Co}\p{Cn}]{1,32}$/u;
 const MAX_REACTION_KINDS_PER_USER = 20;
 
 export class MessagesService {
@@ -62,6 +65,24 @@ export class MessagesService {
   async send(p: Principal, roomId: string, input: SendInput): Promise<SendResult> {
     const content = this.checkContent(input.content);
     await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
+    return this.sendChecked(p, roomId, input, content);
+  }
+
+  /** Sends a direct message to a user, opening the conversation on first use. */
+  async sendDirect(p: Principal, toUserId: string, input: SendInput): Promise<SendResult> {
+    const content = this.checkContent(input.content);
+    // Rate-limited before the conversation is created, so a refused send creates nothing.
+    await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
+    const room = await this.rooms.findOrCreateDirect(p, toUserId);
+    return this.sendChecked(p, room.roomId, input, content);
+  }
+
+  private async sendChecked(
+    p: Principal,
+    roomId: string,
+    input: SendInput,
+    content: string,
+  ): Promise<SendResult> {
     const now = this.now();
     const a = await loadRoom(this.store.repos, p, roomId, now);
     const member = requireMember(a);
@@ -93,13 +114,6 @@ export class MessagesService {
     });
     if (result.event) this.bus.publish([result.event]);
     return result;
-  }
-
-  /** Sends a direct message to a user, opening the conversation on first use. */
-  async sendDirect(p: Principal, toUserId: string, input: SendInput): Promise<SendResult> {
-    this.checkContent(input.content);
-    const room = await this.rooms.findOrCreateDirect(p, toUserId);
-    return this.send(p, room.roomId, input);
   }
 
   async history(p: Principal, roomId: string, q: HistoryInput) {
@@ -178,7 +192,8 @@ export class MessagesService {
     emoji: string,
     add: boolean,
   ): Promise<string[]> {
-    if (!EMOJI_RE.test(emoji)) throw Errors.validation('emoji must be 1-32 characters without spaces');
+    if (!EMOJI_RE.test(emoji))
+      throw Errors.validation('emoji must be 1-32 characters without spaces or control characters');
     let users: string[] = [];
     await this.mutate(p, roomId, messageId, async (r, a, _msg, now) => {
       requireMember(a);

@@ -47,7 +47,7 @@ export const ClientFrameSchema = Type.Union([
   frame('message_reaction', {
     roomId: Id,
     messageId: Id,
-    emoji: Type.String({ minLength: 1, maxLength: 64 }),
+    emoji: Type.String({ minLength: 1, maxLength: 32 }),
     action: Type.Optional(Type.Union([Type.Literal('add'), Type.Literal('remove')])),
   }),
   frame('pin_message', { roomId: Id, messageId: Id, pinned: Type.Optional(Type.Boolean()) }),

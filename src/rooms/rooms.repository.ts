@@ -308,11 +308,13 @@ export class RoomsRepository {
     return Number(r.numDeletedRows) === 1;
   }
 
-  listBans(roomId: string) {
+  /** Bans in force at `now`. */
+  listBans(roomId: string, now: number) {
     return this.db
       .selectFrom('room_bans')
       .selectAll()
       .where('room_id', '=', roomId)
+      .where((b) => b.or([b('expires_at', 'is', null), b('expires_at', '>', now)]))
       .orderBy('created_at', 'desc')
       .execute();
   }

@@ -64,6 +64,7 @@ export class RoomsService {
   ) {}
 
   async create(p: Principal, input: CreateRoomInput): Promise<RoomView> {
+    this.checkSettings(input.settings);
     const now = this.now();
     const memberIds = [...new Set(input.memberIds ?? [])].filter((id) => id !== p.userId);
     const maxMembers = input.maxMembers ?? DEFAULT_MAX_MEMBERS[input.type];
@@ -203,6 +204,7 @@ export class RoomsService {
   }
 
   async update(p: Principal, roomId: string, input: UpdateRoomInput): Promise<RoomView> {
+    this.checkSettings(input.settings);
     const now = this.now();
     const event = await this.store.tx(async (r) => {
       const a = await loadRoom(r, p, roomId, now);
@@ -385,13 +387,22 @@ export class RoomsService {
   async bans(p: Principal, roomId: string) {
     const a = await loadRoom(this.store.repos, p, roomId, this.now());
     requireRole(a, 'moderator', 'list bans');
-    return (await this.store.repos.rooms.listBans(roomId)).map((b) => ({
+    return (await this.store.repos.rooms.listBans(roomId, this.now())).map((b) => ({
       userId: b.user_id,
       bannedBy: b.banned_by,
       reason: b.reason,
       createdAt: new Date(b.created_at).toISOString(),
       expiresAt: b.expires_at === null ? null : new Date(b.expires_at).toISOString(),
     }));
+  }
+
+  /** Room settings may tighten the server's limits, never loosen them. */
+  private checkSettings(s: Partial<RoomSettings> | undefined): void {
+    if (s?.maxFileSize !== undefined && s.maxFileSize > this.opts.maxFileSize) {
+      throw Errors.validation(
+        `settings.maxFileSize cannot exceed the server limit of ${this.opts.maxFileSize} bytes`,
+      );
+    }
   }
 
   private async requireUsers(r: Repos, ids: string[]): Promise<Map<string, UserRow>> {
