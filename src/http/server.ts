@@ -10,6 +10,8 @@ import { Errors } from '../errors/errors.js';
 import { messagesRoutes } from '../messages/messages.routes.js';
 import { presenceRoutes } from '../presence/presence.routes.js';
 import { receiptsRoutes } from '../receipts/receipts.routes.js';
+import { longPollRoutes } from '../transport/long-poll.routes.js';
+import { sseRoutes } from '../transport/sse.routes.js';
 import { roomsRoutes } from '../rooms/rooms.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { installErrorHandling } from './error-handler.js';
@@ -114,6 +116,8 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(messagesRoutes(deps), { prefix: '/v1/chat' });
   await app.register(receiptsRoutes(deps), { prefix: '/v1/chat' });
   await app.register(presenceRoutes(deps), { prefix: '/v1/presence' });
+  await app.register(sseRoutes(deps), { prefix: '/v1/events' });
+  await app.register(longPollRoutes(deps), { prefix: '/v1/events' });
   return app;
 }
 

@@ -1,11 +1,11 @@
 import type { Bus, BusMessage } from '../bus/bus.js';
 import { eventFrame, type RoomEvent } from '../events/room-event.js';
-import type { Session } from './session.js';
+import type { Heads, Session } from './session.js';
 
 export interface HubDeps {
   bus: Bus;
   /** roomId -> last seq for every room a user is in. */
-  roomHeads(userId: string): Promise<Map<string, number>>;
+  roomHeads(userId: string): Promise<Heads>;
 }
 
 /**
@@ -44,7 +44,7 @@ export class Hub {
    * Registers a session before its starting cursors are read, so nothing committed in between is
    * missed; returns the user's rooms with their heads.
    */
-  async add(session: Session): Promise<Map<string, number>> {
+  async add(session: Session): Promise<Heads> {
     const userId = session.userId;
     let set = this.sessionsByUser.get(userId);
     if (!set) {
@@ -53,7 +53,7 @@ export class Hub {
     }
     set.add(session);
     this.loading.set(session, []);
-    let heads: Map<string, number>;
+    let heads: Heads;
     try {
       heads = await this.deps.roomHeads(userId);
     } catch (err) {
@@ -71,7 +71,7 @@ export class Hub {
   }
 
   /** The user's rooms with their current last seq. */
-  heads(userId: string): Promise<Map<string, number>> {
+  heads(userId: string): Promise<Heads> {
     return this.deps.roomHeads(userId);
   }
 

@@ -4,7 +4,7 @@ import { isAppError } from '../errors/errors.js';
 import { FRAME_HANDLERS, type FrameServices, isServiceFrame } from './frame-handlers.js';
 import type { Hub } from './hub.js';
 import { type ClientFrame, PROTOCOL_VERSION, parseClientFrame } from './protocol.js';
-import { type LogReader, type ResumeSummary, Session, type SessionOptions } from './session.js';
+import { type Heads, type LogReader, type ResumeSummary, Session, type SessionOptions } from './session.js';
 import { decodeSyncToken } from './sync-token.js';
 import type { Transport } from './transport.js';
 
@@ -37,13 +37,14 @@ export class Realtime {
   }
 
   /**
-   * Opens a connection. With `cursors` it starts right away from them (SSE, long-poll); otherwise
-   * it waits up to `autoStartMs` for the client's `resume` frame.
+   * Opens a connection. With `start` it starts right away (SSE, long-poll): from `start.cursors`, or
+   * live from the current heads when there are none. Without it, it waits up to `autoStartMs` for the
+   * client's `resume` frame (WebSocket).
    */
   async open(
     principal: Principal,
     transport: Transport,
-    start?: { cursors: Record<string, number> },
+    start?: { cursors?: Record<string, number> },
   ): Promise<Connection> {
     const session = new Session(principal, transport, this.log, this.opts);
     const conn = new Connection(session, this.hub, this.services, this.logger, this.opts);
@@ -53,7 +54,7 @@ export class Realtime {
 }
 
 export class Connection {
-  private heads: Map<string, number> | undefined;
+  private heads: Heads | undefined;
   private started: Promise<ResumeSummary[]> | undefined;
   private autoStart: NodeJS.Timeout | undefined;
   /** Service frames run one at a time so a client's sends commit in the order it sent them. */
@@ -70,7 +71,7 @@ export class Connection {
     private readonly opts: RealtimeOptions,
   ) {}
 
-  async init(start?: { cursors: Record<string, number> }): Promise<void> {
+  async init(start?: { cursors?: Record<string, number> }): Promise<void> {
     const p = this.session.principal;
     this.session.sendJson({
       type: 'ready',
@@ -87,7 +88,7 @@ export class Connection {
     if (start) {
       await this.begin(start.cursors);
     } else {
-      this.autoStart = setTimeout(() => void this.begin({}), this.opts.autoStartMs);
+      this.autoStart = setTimeout(() => void this.begin(undefined), this.opts.autoStartMs);
       this.autoStart.unref();
     }
   }
@@ -132,7 +133,7 @@ export class Connection {
         await this.onResume(f);
         return;
     }
-    if (!this.started) await this.begin({});
+    if (!this.started) await this.begin(undefined);
     if (f.type === 'typing_start' || f.type === 'typing_stop') {
       await this.run(f); // ephemeral: no need to wait behind queued sends
       return;
@@ -155,7 +156,7 @@ export class Connection {
   }
 
   /** Starts delivery once; the `resumed` frame echoes the id of the `resume` that started it, if any. */
-  private begin(cursors: Record<string, number>, id?: string | number): Promise<ResumeSummary[]> {
+  private begin(cursors: Record<string, number> | undefined, id?: string | number): Promise<ResumeSummary[]> {
     if (!this.started) {
       if (this.autoStart) clearTimeout(this.autoStart);
       this.started = this.session.start(this.heads ?? new Map(), cursors).then((rooms) => {

@@ -9,6 +9,13 @@ export interface LogReader {
   after(roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
 }
 
+/** Where a room stands for a user: its newest seq and how far the user has read. */
+export interface RoomHead {
+  lastSeq: number;
+  readSeq: number;
+}
+export type Heads = ReadonlyMap<string, RoomHead>;
+
 export interface SessionOptions {
   /** Most events replayed (on resume) or repaired (on a gap) per room before the client is told to page. */
   replayPerRoom: number;
@@ -96,19 +103,17 @@ export class Session {
   }
 
   /**
-   * Sets the starting cursors and goes live. `heads` are the rooms the user is in with their last
-   * seq; `cursors` (from a resume) override where the client already is. Events after a client cursor
-   * are replayed from the store, bounded per room and in total.
+   * Sets the starting cursors and goes live. Without `cursors` (a client that never resumes) every
+   * room starts at its head. With them (a resume), each named room starts at the client's seq and
+   * every other room at the user's read position, so rooms joined while offline replay from the join.
+   * Missed events are replayed from the store, bounded per room and in total.
    */
-  async start(
-    heads: ReadonlyMap<string, number>,
-    cursors: Record<string, number> = {},
-  ): Promise<ResumeSummary[]> {
+  async start(heads: Heads, cursors?: Record<string, number>): Promise<ResumeSummary[]> {
     const summaries: ResumeSummary[] = [];
     let budget = this.opts.replayTotal;
     const toReplay: [string, number, number][] = [];
-    for (const [roomId, head] of heads) {
-      const from = Math.min(cursors[roomId] ?? head, head);
+    for (const [roomId, { lastSeq: head, readSeq }] of heads) {
+      const from = Math.min(cursors ? (cursors[roomId] ?? readSeq) : head, head);
       const st: RoomState = { cursor: from, mode: from < head ? 'replaying' : 'live', pending: [] };
       this.rooms.set(roomId, st);
       if (from < head) toReplay.push([roomId, from, head]);
@@ -133,14 +138,11 @@ export class Session {
   }
 
   /** A later `resume` for some rooms (e.g. after paging a `behind` room through REST). */
-  async resumeRooms(
-    cursors: Record<string, number>,
-    heads: ReadonlyMap<string, number>,
-  ): Promise<ResumeSummary[]> {
+  async resumeRooms(cursors: Record<string, number>, heads: Heads): Promise<ResumeSummary[]> {
     const out: ResumeSummary[] = [];
     let budget = this.opts.replayTotal;
     for (const [roomId, clientSeq] of Object.entries(cursors)) {
-      const head = heads.get(roomId);
+      const head = heads.get(roomId)?.lastSeq;
       if (head === undefined || this.closed) continue; // not a member (any more)
       const st = this.rooms.get(roomId) ?? { cursor: 0, mode: 'live' as const, pending: [] };
       this.rooms.set(roomId, st);

@@ -198,15 +198,15 @@ export class RoomsRepository {
       .execute();
   }
 
-  /** roomId -> last_seq for every room the user is a member of (a connection's starting cursors). */
-  async roomHeads(userId: string): Promise<Map<string, number>> {
+  /** Every room the user is in: its last seq and the user's read position (a connection's starting points). */
+  async roomHeads(userId: string): Promise<Map<string, { lastSeq: number; readSeq: number }>> {
     const rows = await this.db
       .selectFrom('members')
       .innerJoin('rooms', 'rooms.id', 'members.room_id')
-      .select(['rooms.id', 'rooms.last_seq'])
+      .select(['rooms.id', 'rooms.last_seq', 'members.read_seq'])
       .where('members.user_id', '=', userId)
       .execute();
-    return new Map(rows.map((r) => [r.id, r.last_seq]));
+    return new Map(rows.map((r) => [r.id, { lastSeq: r.last_seq, readSeq: r.read_seq }]));
   }
 
   /** Users who share a room of at most `maxMembers` members with `userId` (presence audience). */
