@@ -71,6 +71,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
         paths: ['req.headers.authorization', '*.password', '*.refreshToken', '*.accessToken'],
         censor: '***',
       },
+      serializers: { req: requestSerializer },
     });
   const now = opts.now ?? Date.now;
   const handle = createDatabase({
