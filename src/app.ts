@@ -8,6 +8,7 @@ import { ExternalIssuer } from './auth/external-issuer.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import type { Config } from './config/config.js';
+import { requestSerializer } from './http/log-redaction.js';
 import { type App, buildHttpServer } from './http/server.js';
 import { MessagesService } from './messages/messages.service.js';
 import { Metrics } from './metrics/metrics.js';
