@@ -4,6 +4,15 @@ export function redactUrl(url: string): string {
 }
 
 /** pino serializer for requests: method, redacted url, client address; never headers. */
-export function requestSerializer(req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }) {
-  return { method: req.method, url: redactUrl(req.url ?? ''), remoteAddress: req.ip ?? req.socket?.remoteAddress };
+export function requestSerializer(req: {
+  method?: string;
+  url?: string;
+  ip?: string;
+  socket?: { remoteAddress?: string };
+}) {
+  return {
+    method: req.method,
+    url: redactUrl(req.url ?? ''),
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+  };
 }

@@ -13,7 +13,8 @@ import { originAllowed } from './origin.js';
 /** Bearer header, or `?token=` for EventSource, which cannot set headers. */
 export async function authenticateStream(deps: HttpDeps, req: FastifyRequest): Promise<Principal> {
   const header = req.headers.authorization;
-  const token = (header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined) ?? (req.query as { token?: string }).token;
+  const token =
+    (header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined) ?? (req.query as { token?: string }).token;
   if (!token) throw Errors.unauthenticated('Send an access token: Authorization header or ?token=');
   return deps.auth.authenticate(token);
 }
@@ -42,8 +43,12 @@ export function sseRoutes(deps: HttpDeps) {
           tags: ['realtime'],
           summary: 'Server-Sent Events stream of your rooms (resume with Last-Event-ID or ?cursor=)',
           querystring: Type.Object({
-            token: Type.Optional(Type.String({ maxLength: 8192, description: 'Access token, for EventSource' })),
-            cursor: Type.Optional(Type.String({ maxLength: 1_000_000, description: 'Sync token to resume from' })),
+            token: Type.Optional(
+              Type.String({ maxLength: 8192, description: 'Access token, for EventSource' }),
+            ),
+            cursor: Type.Optional(
+              Type.String({ maxLength: 1_000_000, description: 'Sync token to resume from' }),
+            ),
           }),
           response: { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         },

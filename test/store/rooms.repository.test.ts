@@ -187,8 +187,11 @@ for (const backend of await availableBackends()) {
         expect(await rr.isBanned(room.id, 'usr_a', T0 + 49)).toBe(true);
         expect(await rr.isBanned(room.id, 'usr_a', T0 + 51)).toBe(false);
 
-        const bans = await rr.listBans(room.id);
+        const bans = await rr.listBans(room.id, T0 + 10);
         expect(bans.map((b) => b.user_id)).toEqual(['usr_a', 'usr_b']);
+        // Expired bans drop out of the list, on the same boundary as isBanned.
+        expect((await rr.listBans(room.id, T0 + 50)).map((b) => b.user_id)).toEqual(['usr_b']);
+        expect(await rr.listBans(room.id, T0 + 100)).toEqual([]);
         expect(bans[0]).toEqual({
           room_id: room.id,
           user_id: 'usr_a',
@@ -201,7 +204,7 @@ for (const backend of await availableBackends()) {
         expect(await rr.unban(room.id, 'usr_a')).toBe(true);
         expect(await rr.unban(room.id, 'usr_a')).toBe(false);
         expect(await rr.isBanned(room.id, 'usr_a', T0)).toBe(false);
-        expect((await rr.listBans(room.id)).map((b) => b.user_id)).toEqual(['usr_b']);
+        expect((await rr.listBans(room.id, T0)).map((b) => b.user_id)).toEqual(['usr_b']);
       });
 
       it('bans are per room', async () => {
@@ -256,7 +259,13 @@ for (const backend of await availableBackends()) {
     afterAll(() => close());
 
     const ids = (rows: { id: string }[]) => rows.map((r) => r.id.replace(/^room_/, ''));
-    const list = async (f: { userId?: string; type?: string; joinedOnly?: boolean; limit?: number; offset?: number }) =>
+    const list = async (f: {
+      userId?: string;
+      type?: string;
+      joinedOnly?: boolean;
+      limit?: number;
+      offset?: number;
+    }) =>
       ids(
         await store.repos.rooms.list({
           userId: f.userId ?? U,
@@ -277,7 +286,16 @@ for (const backend of await availableBackends()) {
 
     it('lists public, announcement and member rooms, newest activity first, minus banned ones', async () => {
       // Order: last_activity desc, ties by id (room_pubTie1 < room_pubTie2).
-      expect(await list({})).toEqual(['pubTie1', 'pubTie2', 'ann', 'dm', 'pubJoined', 'privMember', 'pubBanExpired', 'pub']);
+      expect(await list({})).toEqual([
+        'pubTie1',
+        'pubTie2',
+        'ann',
+        'dm',
+        'pubJoined',
+        'privMember',
+        'pubBanExpired',
+        'pub',
+      ]);
       expect(await count({})).toBe(8);
     });
 
@@ -296,7 +314,13 @@ for (const backend of await availableBackends()) {
     });
 
     it('carries the membership columns, null when not joined', async () => {
-      const rows = await store.repos.rooms.list({ userId: U, joinedOnly: false, limit: 100, offset: 0, now: NOW });
+      const rows = await store.repos.rooms.list({
+        userId: U,
+        joinedOnly: false,
+        limit: 100,
+        offset: 0,
+        now: NOW,
+      });
       const byId = new Map(rows.map((r) => [r.id, r]));
       expect(byId.get(rooms.privMember!.id)).toMatchObject({ role: 'admin', read_seq: 4, read_count: 2 });
       expect(byId.get(rooms.pubJoined!.id)).toMatchObject({ role: 'owner', read_seq: 0, read_count: 0 });
@@ -307,7 +331,13 @@ for (const backend of await availableBackends()) {
     it('filters by type', async () => {
       expect(await list({ type: 'private' })).toEqual(['privMember']);
       expect(await count({ type: 'private' })).toBe(1);
-      expect(await list({ type: 'public' })).toEqual(['pubTie1', 'pubTie2', 'pubJoined', 'pubBanExpired', 'pub']);
+      expect(await list({ type: 'public' })).toEqual([
+        'pubTie1',
+        'pubTie2',
+        'pubJoined',
+        'pubBanExpired',
+        'pub',
+      ]);
       expect(await count({ type: 'public' })).toBe(5);
       expect(await list({ type: 'group' })).toEqual([]);
       expect(await count({ type: 'group' })).toBe(0);
@@ -325,7 +355,8 @@ for (const backend of await availableBackends()) {
     it('paginates in a stable order without overlap or gaps', async () => {
       const all = await list({});
       const pages: string[] = [];
-      for (let offset = 0; offset < all.length + 3; offset += 3) pages.push(...(await list({ limit: 3, offset })));
+      for (let offset = 0; offset < all.length + 3; offset += 3)
+        pages.push(...(await list({ limit: 3, offset })));
       expect(pages).toEqual(all);
       expect(await list({ limit: 2, offset: 1 })).toEqual(all.slice(1, 3));
     });

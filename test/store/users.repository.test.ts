@@ -100,6 +100,7 @@ for (const backend of await availableBackends()) {
           ['zed6', '1000 Fake'],
           ['zed7', 'x_y'],
           ['zed8', 'xzy'],
+          ['zed9', 'Élodie Ünal'],
         ];
         for (const [username, display_name] of users) await insertUser(s.repos, { username, display_name });
       });
@@ -129,8 +130,24 @@ for (const backend of await availableBackends()) {
         expect(await names('smith')).toEqual([]);
       });
 
+      it('folds non-ASCII letters the same way on every engine', async () => {
+        expect(await names('élodie')).toEqual(['zed9']);
+        expect(await names('ÉLODIE Ü')).toEqual(['zed9']);
+        expect(await names('elodie')).toEqual([]);
+      });
+
       it('matches usernames by prefix, case-insensitively for the prefix', async () => {
-        expect(await names('zed')).toEqual(['zed1', 'zed2', 'zed3', 'zed4', 'zed5', 'zed6', 'zed7', 'zed8']);
+        expect(await names('zed')).toEqual([
+          'zed1',
+          'zed2',
+          'zed3',
+          'zed4',
+          'zed5',
+          'zed6',
+          'zed7',
+          'zed8',
+          'zed9',
+        ]);
         expect(await names('ZED1')).toEqual(['zed1']);
         expect(await names('ab')).toEqual(['abc']);
       });

@@ -1,0 +1,105 @@
+/**
+ * Server frames as the client sees them (protocol v1, docs/protocol.md). Kept free of server imports
+ * so the SDK bundles alone for browsers.
+ */
+export interface LogEventFrame {
+  type: string;
+  roomId: string;
+  seq: number;
+  createdAt: string;
+  actorId: string | null;
+  [field: string]: unknown;
+}
+
+export interface MessageData {
+  messageId: string;
+  roomId: string;
+  seq: number;
+  authorId: string;
+  authorName: string;
+  content: string;
+  type: string;
+  timestamp: string;
+  replyTo: string | null;
+  clientMsgId: string | null;
+  isDeleted: boolean;
+  isEdited: boolean;
+  isPinned: boolean;
+  reactions: Record<string, string[]>;
+  [field: string]: unknown;
+}
+
+export interface ServerFrames {
+  ready: {
+    type: 'ready';
+    protocol: number;
+    sessionId: string;
+    userId: string;
+    username: string;
+    heartbeatMs: number;
+  };
+  resumed: {
+    type: 'resumed';
+    id?: string | number;
+    rooms: { roomId: string; fromSeq: number; toSeq: number; lastSeq: number; complete: boolean }[];
+    syncToken: string;
+  };
+  room_behind: { type: 'room_behind'; roomId: string; afterSeq: number; lastSeq: number };
+  ack: { type: 'ack'; id?: string | number; for?: string; [field: string]: unknown };
+  error: {
+    type: 'error';
+    id?: string | number;
+    code: string;
+    message: string;
+    details?: Record<string, unknown>;
+  };
+  pong: { type: 'pong'; id?: string | number };
+  new_message: LogEventFrame & { message: MessageData };
+  message_updated: LogEventFrame & { message: MessageData; change: 'edit' | 'pin' | 'unpin' };
+  message_deleted: LogEventFrame & { messageId: string; deletedBy: string };
+  reaction_updated: LogEventFrame & {
+    messageId: string;
+    emoji: string;
+    userId: string;
+    action: 'added' | 'removed';
+    users: string[];
+  };
+  user_joined: LogEventFrame & {
+    user: { userId: string; username: string; displayName: string };
+    role: string;
+  };
+  user_left: LogEventFrame & { userId: string; reason: 'left' | 'kicked' | 'banned' };
+  member_updated: LogEventFrame & { userId: string; role: string };
+  room_created: LogEventFrame & { room: Record<string, unknown> };
+  room_updated: LogEventFrame & { room: Record<string, unknown> };
+  typing_indicator: {
+    type: 'typing_indicator';
+    roomId: string;
+    userId: string;
+    username: string;
+    isTyping: boolean;
+    expiresInMs?: number;
+  };
+  presence_update: {
+    type: 'presence_update';
+    userId: string;
+    status: string;
+    customStatus: string | null;
+    lastSeen: string | null;
+  };
+  receipt_update: {
+    type: 'receipt_update';
+    roomId: string;
+    userId: string;
+    status: 'read' | 'delivered';
+    readSeq: number;
+    deliveredSeq: number;
+  };
+}
+
+export type ServerFrameType = keyof ServerFrames;
+
+/** Log events are the frames that carry `(roomId, seq)` and are replayed on resume. */
+export function isLogEvent(f: { type: string; seq?: unknown; roomId?: unknown }): f is LogEventFrame {
+  return typeof f.seq === 'number' && typeof f.roomId === 'string';
+}

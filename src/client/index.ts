@@ -1,0 +1,12 @@
+export {
+  type ClientOptions,
+  type ConnectionState,
+  type SendAck,
+  type SendOptions,
+  SwitchboardClient,
+  SwitchboardError,
+  type WebSocketFactory,
+  type WebSocketLike,
+} from './client.js';
+export { type CursorStore, MemoryCursorStore, StorageCursorStore } from './cursor-store.js';
+export type { LogEventFrame, MessageData, ServerFrames, ServerFrameType } from './frames.js';
