@@ -1,6 +1,5 @@
-import { cpus } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { buildSwitchboard } from '../src/app.js';
@@ -37,7 +36,9 @@ export async function groupCommit(args: string[]): Promise<void> {
       process.stdout.write(`${JSON.stringify(r)}\n`);
     }
   }
-  process.stdout.write(`\ngroup commit, ${messages} persisted sends, ${concurrency} in flight, ${cpus().length} cores\n`);
+  process.stdout.write(
+    `\ngroup commit, ${messages} persisted sends, ${concurrency} in flight, ${cpus().length} cores\n`,
+  );
   for (const backend of backends) {
     const base = results.find((r) => r.backend === backend && r.maxBatch === 1)!;
     const group = results.find((r) => r.backend === backend && r.maxBatch === 256)!;
@@ -49,7 +50,12 @@ export async function groupCommit(args: string[]): Promise<void> {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(7);
 
-async function measure(backend: 'sqlite' | 'postgres', maxBatch: number, total: number, concurrency: number): Promise<RunResult> {
+async function measure(
+  backend: 'sqlite' | 'postgres',
+  maxBatch: number,
+  total: number,
+  concurrency: number,
+): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
   const schema = backend === 'postgres' ? randomSchema() : undefined;
   const config = loadConfig({

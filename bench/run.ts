@@ -11,7 +11,9 @@ const scenarios: Record<string, (args: string[]) => Promise<void>> = {
 const [name, ...args] = process.argv.slice(2);
 const run = name ? scenarios[name] : undefined;
 if (!run) {
-  process.stderr.write(`usage: npm run bench -- <scenario> [--quick]\nscenarios: ${Object.keys(scenarios).join(', ')}\n`);
+  process.stderr.write(
+    `usage: npm run bench -- <scenario> [--quick]\nscenarios: ${Object.keys(scenarios).join(', ')}\n`,
+  );
   process.exit(2);
 }
 await run(args);

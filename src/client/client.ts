@@ -273,7 +273,11 @@ export class SwitchboardClient {
       ws.send(JSON.stringify({ type: 'resume', id: 'resume', cursors: this.cursors }));
       this.lastFrameAt = Date.now();
     };
-    ws.onmessage = (ev) => this.onFrame(String(ev.data));
+    // A socket given up on (close(), or replaced) may still deliver frames while its close handshake
+    // runs; they must not reach listeners or move the cursors.
+    ws.onmessage = (ev) => {
+      if (this.ws === ws) this.onFrame(String(ev.data));
+    };
     ws.onerror = () => {};
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;

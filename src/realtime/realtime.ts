@@ -133,12 +133,14 @@ export class Connection {
         await this.onResume(f);
         return;
     }
-    if (!this.started) await this.begin(undefined);
     if (f.type === 'typing_start' || f.type === 'typing_stop') {
+      await this.begin(undefined);
       await this.run(f); // ephemeral: no need to wait behind queued sends
       return;
     }
-    const job = this.queue.then(() => this.run(f));
+    // The start (for a client that never resumed) waits inside the queue, so a frame that arrives
+    // while the first one waits for it cannot overtake it.
+    const job = this.queue.then(() => this.begin(undefined)).then(() => this.run(f));
     this.queue = job.catch(() => {});
     await job;
   }
@@ -192,8 +194,7 @@ export class Connection {
     }
     // Already live: resume only the named rooms (e.g. after paging a `room_behind` room via REST).
     await this.started;
-    const heads = await this.hub.heads(this.session.userId);
-    this.resumed(f.id, await this.session.resumeRooms(cursors, heads));
+    this.resumed(f.id, await this.session.resumeRooms(cursors, () => this.hub.heads(this.session.userId)));
   }
 
   private async run(f: ClientFrame): Promise<void> {

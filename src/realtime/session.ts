@@ -138,12 +138,34 @@ export class Session {
   }
 
   /** A later `resume` for some rooms (e.g. after paging a `behind` room through REST). */
-  async resumeRooms(cursors: Record<string, number>, heads: Heads): Promise<ResumeSummary[]> {
+  async resumeRooms(
+    cursors: Record<string, number>,
+    loadHeads: () => Promise<Heads>,
+  ): Promise<ResumeSummary[]> {
+    // A `behind` room drops live events. From here on the named rooms queue them instead, so nothing
+    // committed while the heads are read, or while another named room replays, is lost.
+    const held = new Set<string>();
+    for (const roomId of Object.keys(cursors)) {
+      const st = this.rooms.get(roomId);
+      if (st?.mode === 'behind') {
+        st.mode = 'replaying';
+        held.add(roomId);
+      }
+    }
+    const heads = await loadHeads();
     const out: ResumeSummary[] = [];
     let budget = this.opts.replayTotal;
     for (const [roomId, clientSeq] of Object.entries(cursors)) {
       const head = heads.get(roomId)?.lastSeq;
-      if (head === undefined || this.closed) continue; // not a member (any more)
+      if (head === undefined || this.closed) {
+        // not a member (any more): a held room goes back to dropping
+        const st = this.rooms.get(roomId);
+        if (st && held.has(roomId) && st.mode === 'replaying') {
+          st.mode = 'behind';
+          st.pending = [];
+        }
+        continue;
+      }
       const st = this.rooms.get(roomId) ?? { cursor: 0, mode: 'live' as const, pending: [] };
       this.rooms.set(roomId, st);
       st.cursor = Math.min(clientSeq, head);

@@ -72,7 +72,10 @@ export class UsersService {
     patch: { displayName?: string; avatar?: string | null },
   ): Promise<UserView> {
     const set: { display_name?: string; avatar?: string | null } = {};
-    if (patch.displayName !== undefined) set.display_name = patch.displayName.trim();
+    if (patch.displayName !== undefined) {
+      set.display_name = patch.displayName.trim();
+      if (set.display_name === '') throw Errors.validation('displayName must not be blank');
+    }
     if (patch.avatar !== undefined) set.avatar = patch.avatar;
     await this.store.repos.users.update(userId, set, this.now());
     return this.get(userId);
