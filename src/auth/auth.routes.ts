@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HttpDeps } from '../http/http-deps.js';
 import { ErrorBody, envelope, UserSchema } from '../http/schemas.js';
 import { enforceRateLimit } from '../ratelimit/enforce.js';
-import { USERNAME_PATTERN } from '../users/user-model.js';
+import { USERNAME_INPUT_PATTERN } from '../users/user-model.js';
 
 const AuthResultSchema = Type.Object({
   user: UserSchema,
@@ -33,8 +33,8 @@ export function authRoutes(deps: HttpDeps) {
           body: Type.Object(
             {
               username: Type.String({
-                pattern: USERNAME_PATTERN,
-                description: 'Lower-case; 3-32 of a-z 0-9 _ . -',
+                pattern: USERNAME_INPUT_PATTERN,
+                description: '3-32 of a-z 0-9 _ . - (case-insensitive; stored lower-case)',
               }),
               password: Password,
               displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),

@@ -156,14 +156,16 @@ export const SETTINGS = {
     type: 'int',
     default: 300,
     min: 5,
-    description: 'Seconds without a heartbeat after which a connection counts as gone.',
+    description:
+      'Seconds without a heartbeat after which a connection counts as gone (Redis presence store; the in-memory store sees connections close directly).',
   },
   websocketIdleTimeout: {
     env: 'WEBSOCKET_IDLE_TIMEOUT',
     type: 'int',
     default: 600,
     min: 10,
-    description: 'Seconds of silence after which a WebSocket is closed.',
+    description:
+      'Seconds without any frame from the client (pongs do not count) after which a WebSocket is closed (4000).',
   },
   wsMaxFrameBytes: {
     env: 'WS_MAX_FRAME_BYTES',

@@ -43,12 +43,7 @@ export class MessagesRepository {
    * below the cursor; with `afterSeq` the oldest above it. Always returned oldest first.
    */
   async history(q: HistoryQuery): Promise<MessageWithAuthor[]> {
-    let sel = this.db
-      .selectFrom('messages')
-      .leftJoin('users', 'users.id', 'messages.author_id')
-      .selectAll('messages')
-      .select(['users.display_name as author_name', 'users.avatar as author_avatar'])
-      .where('messages.room_id', '=', q.roomId);
+    let sel = this.withAuthors().where('messages.room_id', '=', q.roomId);
     if (q.beforeSeq !== undefined) sel = sel.where('messages.seq', '<', q.beforeSeq);
     if (q.afterSeq !== undefined) sel = sel.where('messages.seq', '>', q.afterSeq);
     const ascending = q.afterSeq !== undefined && q.beforeSeq === undefined;
@@ -59,22 +54,21 @@ export class MessagesRepository {
     return ascending ? rows : rows.reverse();
   }
 
-  withAuthor(id: string): Promise<MessageWithAuthor | undefined> {
+  /** Messages joined with their author's current name and avatar. */
+  private withAuthors() {
     return this.db
       .selectFrom('messages')
       .leftJoin('users', 'users.id', 'messages.author_id')
       .selectAll('messages')
-      .select(['users.display_name as author_name', 'users.avatar as author_avatar'])
-      .where('messages.id', '=', id)
-      .executeTakeFirst();
+      .select(['users.display_name as author_name', 'users.avatar as author_avatar']);
+  }
+
+  withAuthor(id: string): Promise<MessageWithAuthor | undefined> {
+    return this.withAuthors().where('messages.id', '=', id).executeTakeFirst();
   }
 
   pinned(roomId: string): Promise<MessageWithAuthor[]> {
-    return this.db
-      .selectFrom('messages')
-      .leftJoin('users', 'users.id', 'messages.author_id')
-      .selectAll('messages')
-      .select(['users.display_name as author_name', 'users.avatar as author_avatar'])
+    return this.withAuthors()
       .where('messages.room_id', '=', roomId)
       .where('messages.is_pinned', '=', 1)
       .orderBy('messages.pinned_at', 'desc')

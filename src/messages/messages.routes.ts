@@ -1,10 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { eventFrame } from '../events/room-event.js';
 import type { HttpDeps } from '../http/http-deps.js';
 import { ErrorBody, envelope, Id, MessageSchema, RoomEventSchema, StringEnum } from '../http/schemas.js';
 import { USER_MESSAGE_TYPES } from './message-model.js';
+import type { SendResult } from './send-batch.js';
 
 const errors = {
   400: ErrorBody,
@@ -47,6 +48,13 @@ const SendBody = Type.Object(
 );
 
 const SendResponse = envelope(Type.Composite([MessageSchema, Type.Object({ duplicate: Type.Boolean() })]));
+
+/** 201 for a new message, 200 for a retried clientMsgId answered with the stored one. */
+function sendResult(reply: FastifyReply, r: SendResult) {
+  return reply
+    .status(r.duplicate ? 200 : 201)
+    .send({ success: true, data: { ...r.message, duplicate: r.duplicate } });
+}
 
 export function messagesRoutes(deps: HttpDeps) {
   return async (root: FastifyInstance) => {
@@ -104,9 +112,7 @@ export function messagesRoutes(deps: HttpDeps) {
       },
       async (req, reply) => {
         const r = await messages.send(req.principal, req.params.roomId, req.body);
-        return reply
-          .status(r.duplicate ? 200 : 201)
-          .send({ success: true, data: { ...r.message, duplicate: r.duplicate } });
+        return sendResult(reply, r);
       },
     );
 
@@ -123,9 +129,7 @@ export function messagesRoutes(deps: HttpDeps) {
       },
       async (req, reply) => {
         const r = await messages.sendDirect(req.principal, req.params.userId, req.body);
-        return reply
-          .status(r.duplicate ? 200 : 201)
-          .send({ success: true, data: { ...r.message, duplicate: r.duplicate } });
+        return sendResult(reply, r);
       },
     );
 

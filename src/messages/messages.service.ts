@@ -266,7 +266,8 @@ export class MessagesService {
   }
 
   private checkContent(content: string): string {
-    if (content.length > this.opts.maxMessageLength) {
+    // Characters as people count them (code points), so an emoji is one, not two UTF-16 units.
+    if (content.length > this.opts.maxMessageLength && [...content].length > this.opts.maxMessageLength) {
       throw Errors.messageTooLong(`Message is longer than ${this.opts.maxMessageLength} characters`);
     }
     if (content.trim().length === 0) throw Errors.validation('Message content is empty');

@@ -1,6 +1,6 @@
 import type { Bus, BusMessage } from '../bus/bus.js';
 import { eventFrame, type RoomEvent } from '../events/room-event.js';
-import type { Heads, Session } from './session.js';
+import type { Heads, RoomHead, Session } from './session.js';
 
 export interface HubDeps {
   bus: Bus;
@@ -63,6 +63,18 @@ export class Hub {
     const seen = this.loading.get(session) ?? [];
     this.loading.delete(session);
     if (this.sessionsByUser.get(userId)?.has(session)) {
+      // A room the user left after the read (its user_left is among the events seen meanwhile) is not
+      // followed: linking it would deliver a room the user is no longer in.
+      let current: Map<string, RoomHead> | undefined;
+      for (const e of seen) {
+        const head = heads.get(e.roomId);
+        if (e.type === 'user_left' && head && e.seq > head.lastSeq) {
+          if ((e as RoomEvent<'user_left'>).body.userId !== userId) continue;
+          current ??= new Map(heads);
+          current.delete(e.roomId);
+        }
+      }
+      if (current) heads = current;
       for (const roomId of heads.keys()) this.link(userId, roomId);
       // Events published between the read and now; the session drops those at or below the heads.
       for (const e of seen) if (heads.has(e.roomId)) session.deliver(e, JSON.stringify(eventFrame(e)));

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import { isAppError } from '../errors/errors.js';
 import { FRAME_HANDLERS, type FrameServices, isServiceFrame } from './frame-handlers.js';
 import type { Hub } from './hub.js';
-import { type ClientFrame, PROTOCOL_VERSION, parseClientFrame } from './protocol.js';
+import { type ClientFrame, CloseCodes, PROTOCOL_VERSION, parseClientFrame } from './protocol.js';
 import { type Heads, type LogReader, type ResumeSummary, Session, type SessionOptions } from './session.js';
 import { decodeSyncToken } from './sync-token.js';
 import type { Transport } from './transport.js';
@@ -115,7 +115,12 @@ export class Connection {
       return;
     }
     const f = parsed.frame;
-    if (++this.framesInWindow > this.opts.frameRate && f.type !== 'ping') {
+    if (++this.framesInWindow > this.opts.frameRate * 5) {
+      // Far past the limit: a runaway or hostile client; it may reconnect and resume.
+      this.session.close(CloseCodes.rateLimited.code, CloseCodes.rateLimited.reason);
+      return;
+    }
+    if (this.framesInWindow > this.opts.frameRate && f.type !== 'ping') {
       this.error(f.id, 'RATE_LIMITED', `More than ${this.opts.frameRate} frames per second`, {
         retryAfterMs: 1000 - (now - this.windowStart),
       });
@@ -183,7 +188,7 @@ export class Connection {
     if (f.syncToken !== undefined) {
       const decoded = decodeSyncToken(f.syncToken);
       if (!decoded) {
-        this.error(f.id, 'INVALID_SYNC_TOKEN', 'syncToken is not one this server issued');
+        this.error(f.id, 'INVALID_SYNC_TOKEN', 'syncToken is malformed');
         return;
       }
       cursors = { ...decoded, ...cursors };

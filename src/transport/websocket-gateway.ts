@@ -15,7 +15,7 @@ export interface GatewayOptions {
   allowedOrigins: string[];
   /** Ms between pings. */
   heartbeatMs: number;
-  /** Ms without any frame or pong after which the socket is closed. */
+  /** Ms without any frame from the client (pongs do not count) after which the socket is closed. */
   idleTimeoutMs: number;
   /** Ms a client that did not authenticate in the URL or headers has to send an `auth` frame. */
   authTimeoutMs: number;
@@ -74,8 +74,8 @@ export class WebSocketGateway {
     const state = { lastSeen: Date.now(), alive: true };
     this.sockets.set(ws, state);
     ws.on('pong', () => {
+      // Liveness only: a socket that answers pings but sends nothing still goes idle.
       state.alive = true;
-      state.lastSeen = Date.now();
       conn?.heartbeat();
     });
     let conn: Connection | undefined;
@@ -115,7 +115,9 @@ export class WebSocketGateway {
       conn.onClose();
       return;
     }
-    for (const text of early.drain()) await conn.onMessage(text);
+    // Handed over in order and without waiting: frames arriving from now on go straight to the
+    // connection, and must not overtake these (the connection serializes them by call order).
+    for (const text of early.drain()) void conn.onMessage(text);
   }
 
   /** Token from the URL or header, else the first frame must be `{type:'auth', token}`. */

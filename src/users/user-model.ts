@@ -27,6 +27,9 @@ export function toUserView(u: UserRow): UserView {
 export const USERNAME_PATTERN = '^[a-z0-9][a-z0-9_.-]{2,31}$';
 const USERNAME_RE = new RegExp(USERNAME_PATTERN);
 
+/** What a client may type: any case; names are stored and compared lower-case. */
+export const USERNAME_INPUT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$';
+
 export function isValidUsername(name: string): boolean {
   return USERNAME_RE.test(name);
 }

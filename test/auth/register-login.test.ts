@@ -72,10 +72,12 @@ for (const backend of await availableBackends()) {
 
     it('answers 409 USERNAME_TAKEN for a duplicate username', async () => {
       const username = uniqueName('dup');
-      expect((await t.api('POST', '/v1/auth/register', { body: { username, password: PASSWORD } })).status).toBe(
-        201,
-      );
-      const r = await t.api('POST', '/v1/auth/register', { body: { username, password: 'another password' } });
+      expect(
+        (await t.api('POST', '/v1/auth/register', { body: { username, password: PASSWORD } })).status,
+      ).toBe(201);
+      const r = await t.api('POST', '/v1/auth/register', {
+        body: { username, password: 'another password' },
+      });
       expect(r.status).toBe(409);
       expect(r.body.success).toBe(false);
       expect(r.body.error.code).toBe('USERNAME_TAKEN');
@@ -83,9 +85,9 @@ for (const backend of await availableBackends()) {
 
     it('treats usernames case-insensitively', async () => {
       const username = uniqueName('case');
-      expect((await t.api('POST', '/v1/auth/register', { body: { username, password: PASSWORD } })).status).toBe(
-        201,
-      );
+      expect(
+        (await t.api('POST', '/v1/auth/register', { body: { username, password: PASSWORD } })).status,
+      ).toBe(201);
       // The API only accepts lower-case names, so an upper-cased duplicate never becomes a second account.
       const upper = await t.api('POST', '/v1/auth/register', {
         body: { username: username.toUpperCase(), password: PASSWORD },
@@ -120,7 +122,10 @@ for (const backend of await availableBackends()) {
     });
 
     it('accepts usernames at the edges of the pattern', async () => {
-      for (const username of [`a${uniqueName('').slice(-2)}`, `z.${uniqueName('e')}${'x'.repeat(32)}`.slice(0, 32)]) {
+      for (const username of [
+        `a${uniqueName('').slice(-2)}`,
+        `z.${uniqueName('e')}${'x'.repeat(32)}`.slice(0, 32),
+      ]) {
         const r = await t.api('POST', '/v1/auth/register', { body: { username, password: PASSWORD } });
         expect(r.status, JSON.stringify(r.body)).toBe(201);
       }
@@ -202,7 +207,9 @@ for (const backend of await availableBackends()) {
 
     it('cannot log in with a password-less (external or bot) account', async () => {
       const bot = await t.sb.users.create({ username: uniqueName('bot'), isBot: true });
-      const r = await t.api('POST', '/v1/auth/login', { body: { username: bot.username, password: PASSWORD } });
+      const r = await t.api('POST', '/v1/auth/login', {
+        body: { username: bot.username, password: PASSWORD },
+      });
       expect(r.status).toBe(401);
       expect(r.body.error.code).toBe('INVALID_CREDENTIALS');
     });

@@ -53,8 +53,12 @@ export async function availableBackends(): Promise<Backend[]> {
   return out;
 }
 
+/**
+ * A fresh schema name that names the test run owning it (the vitest main process is the parent of
+ * the workers), so cleanup can tell this run's schemas from another run's still in use.
+ */
 export function randomSchema(): string {
-  return `t_${randomBytes(6).toString('hex')}`;
+  return `t_${process.ppid.toString(36)}_${randomBytes(6).toString('hex')}`;
 }
 
 export async function dropSchema(schema: string): Promise<void> {

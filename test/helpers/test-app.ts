@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { buildSwitchboard, type Switchboard } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { type Backend, dropSchema, PG_URL, randomSchema } from './backends.js';
+import { type Backend, PG_URL, randomSchema } from './backends.js';
 
 export interface TestUser {
   userId: string;
@@ -106,7 +106,7 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     newRoom,
     async close() {
       await sb.close();
-      if (schema) await dropSchema(schema);
+      // The schema is dropped by the global teardown (see global-setup.ts).
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,7 @@
 import { createDatabase } from '../../src/store/create-database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { Store } from '../../src/store/store.js';
-import { type Backend, dropSchema, PG_URL, randomSchema } from './backends.js';
+import { type Backend, PG_URL, randomSchema } from './backends.js';
 
 /** A migrated, empty store on in-memory SQLite or a fresh PostgreSQL schema. */
 export async function openTestStore(backend: Backend): Promise<{ store: Store; close(): Promise<void> }> {
@@ -15,7 +15,7 @@ export async function openTestStore(backend: Backend): Promise<{ store: Store; c
     store,
     async close() {
       await store.close();
-      if (schema) await dropSchema(schema);
+      // The schema is dropped by the global teardown (see global-setup.ts).
     },
   };
 }

@@ -101,3 +101,11 @@ export async function events(t: TestApp, user: TestUser, roomId: string, after =
 /** A room id that does not exist (and matches the id format). */
 export const MISSING_ROOM = 'room_0000000000000000000000';
 export const MISSING_MESSAGE = 'msg_0000000000000000000000';
+
+type Users = [TestUser, TestUser, TestUser, TestUser, TestUser, TestUser, TestUser, TestUser];
+
+/** Up to eight fresh users, typed as a tuple so they destructure without checks. */
+export async function newUsers(t: TestApp, n: number): Promise<Users> {
+  if (n > 8) throw new Error('newUsers: at most 8');
+  return (await Promise.all(Array.from({ length: n }, () => t.newUser()))) as Users;
+}
