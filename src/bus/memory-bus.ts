@@ -18,6 +18,15 @@ export class MemoryBus implements Bus {
     return () => this.listeners.delete(listener);
   }
 
+  // In one process every message reaches every listener; interest and reconnects do not apply.
+  watchRoom(): void {}
+  unwatchRoom(): void {}
+  watchUser(): void {}
+  unwatchUser(): void {}
+  onReconnect(): () => void {
+    return () => {};
+  }
+
   async close(): Promise<void> {
     this.listeners.clear();
   }

@@ -20,9 +20,11 @@ export class Hub {
   /** Events seen while a user's rooms are being read, replayed to them once the rooms are known. */
   private readonly loading = new Map<Session, RoomEvent[]>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeReconnect: () => void;
 
   constructor(private readonly deps: HubDeps) {
     this.unsubscribe = deps.bus.subscribe((m) => this.onBus(m));
+    this.unsubscribeReconnect = deps.bus.onReconnect(() => void this.resync());
   }
 
   get connectionCount(): number {
@@ -55,7 +57,20 @@ export class Hub {
     this.loading.set(session, []);
     let heads: Heads;
     try {
+      const watchingUser = this.deps.bus.watchUser(userId);
+      if (watchingUser) await watchingUser;
       heads = await this.deps.roomHeads(userId);
+      if (!this.sessionsByUser.get(userId)?.has(session)) return heads;
+      const pending = [...heads.keys()]
+        .map((roomId) => this.link(userId, roomId))
+        .filter((p) => p !== undefined);
+      if (pending.length > 0) {
+        // A remote bus delivers a room only once subscribed: read the heads again, so whatever was
+        // committed before the subscription took hold is below them (replayed) and the rest arrives live.
+        await Promise.all(pending);
+        heads = await this.deps.roomHeads(userId);
+        for (const roomId of heads.keys()) void this.link(userId, roomId);
+      }
     } catch (err) {
       this.loading.delete(session);
       throw err;
@@ -63,19 +78,6 @@ export class Hub {
     const seen = this.loading.get(session) ?? [];
     this.loading.delete(session);
     if (this.sessionsByUser.get(userId)?.has(session)) {
-      // A room the user left after the read (its user_left is among the events seen meanwhile) is not
-      // followed: linking it would deliver a room the user is no longer in.
-      let current: Map<string, RoomHead> | undefined;
-      for (const e of seen) {
-        const head = heads.get(e.roomId);
-        if (e.type === 'user_left' && head && e.seq > head.lastSeq) {
-          if ((e as RoomEvent<'user_left'>).body.userId !== userId) continue;
-          current ??= new Map(heads);
-          current.delete(e.roomId);
-        }
-      }
-      if (current) heads = current;
-      for (const roomId of heads.keys()) this.link(userId, roomId);
       // Events published between the read and now; the session drops those at or below the heads.
       for (const e of seen) if (heads.has(e.roomId)) session.deliver(e, JSON.stringify(eventFrame(e)));
     }
@@ -92,9 +94,10 @@ export class Hub {
     if (!set?.delete(session)) return { lastOfUser: false };
     if (set.size > 0) return { lastOfUser: false };
     this.sessionsByUser.delete(session.userId);
-    for (const roomId of this.roomsByUser.get(session.userId) ?? [])
-      this.usersByRoom.get(roomId)?.delete(session.userId);
+    for (const roomId of [...(this.roomsByUser.get(session.userId) ?? [])])
+      this.unlink(session.userId, roomId);
     this.roomsByUser.delete(session.userId);
+    this.deps.bus.unwatchUser(session.userId);
     return { lastOfUser: true };
   }
 
@@ -105,6 +108,22 @@ export class Hub {
 
   close(): void {
     this.unsubscribe();
+    this.unsubscribeReconnect();
+  }
+
+  /**
+   * After the bus reconnects, messages published meanwhile may be lost: compare every local
+   * session's cursors with the store's heads and replay what is missing.
+   */
+  async resync(): Promise<void> {
+    for (const userId of [...this.sessionsByUser.keys()]) {
+      try {
+        const heads = await this.deps.roomHeads(userId);
+        for (const s of this.sessionsByUser.get(userId) ?? []) s.catchUp(heads);
+      } catch {
+        // the store is down too; the next event's gap repair or the next resync will catch up
+      }
+    }
   }
 
   private onBus(m: BusMessage): void {
@@ -152,7 +171,8 @@ export class Hub {
     }
   }
 
-  private link(userId: string, roomId: string): void {
+  /** Returns the bus's subscription promise when the room is new to this node. */
+  private link(userId: string, roomId: string): Promise<void> | undefined {
     let rooms = this.roomsByUser.get(userId);
     if (!rooms) {
       rooms = new Set();
@@ -163,14 +183,20 @@ export class Hub {
     if (!users) {
       users = new Set();
       this.usersByRoom.set(roomId, users);
+      users.add(userId);
+      return this.deps.bus.watchRoom(roomId) ?? undefined;
     }
     users.add(userId);
+    return undefined;
   }
 
   private unlink(userId: string, roomId: string): void {
     this.roomsByUser.get(userId)?.delete(roomId);
     const users = this.usersByRoom.get(roomId);
     users?.delete(userId);
-    if (users?.size === 0) this.usersByRoom.delete(roomId);
+    if (users?.size === 0) {
+      this.usersByRoom.delete(roomId);
+      this.deps.bus.unwatchRoom(roomId);
+    }
   }
 }

@@ -177,6 +177,17 @@ export class Session {
     return out;
   }
 
+  /** Replays every live room that is behind the given heads (after the bus lost messages). */
+  catchUp(heads: Heads): void {
+    if (this.early || this.closed) return;
+    for (const [roomId, st] of this.rooms) {
+      const head = heads.get(roomId)?.lastSeq;
+      if (head === undefined || st.mode !== 'live' || head <= st.cursor) continue;
+      st.mode = 'replaying';
+      void this.replay(roomId, st.cursor, head, this.opts.replayPerRoom);
+    }
+  }
+
   /** The user joined a room: follow it from just before the join event. */
   trackRoom(roomId: string, fromSeq: number): void {
     if (this.early) {
