@@ -25,7 +25,7 @@ export interface ClientOptions {
   cursors?: CursorStore;
   /** fetch for REST paging of far-behind rooms. @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** Reconnect backoff: first delay and cap in ms (full jitter). @default 250 / 10_000 */
+  /** Reconnect backoff: first delay and cap in ms; each delay is random between half and all of the doubling ceiling ("equal jitter"). @default 250 / 10_000 */
   backoffMs?: { initial: number; max: number };
   /** Ms to wait for an ack before a request fails (sends stay in the outbox). @default 15_000 */
   requestTimeoutMs?: number;
@@ -92,6 +92,8 @@ export class SwitchboardClient {
   private attempt = 0;
   private stateValue: ConnectionState = 'closed';
   private stopped = true;
+  /** Set by close() or a fatal close, until the next connect(): requests fail at once. */
+  private ended = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private lastFrameAt = 0;
@@ -146,6 +148,7 @@ export class SwitchboardClient {
   /** Connects (and keeps reconnecting until `close()`). Resolves once the first `resumed` arrives. */
   connect(): Promise<void> {
     this.stopped = false;
+    this.ended = false;
     return new Promise((resolve, reject) => {
       const offResumed = this.on('resumed', () => {
         offResumed();
@@ -163,21 +166,26 @@ export class SwitchboardClient {
     });
   }
 
-  /** Closes for good; unacknowledged sends are rejected. */
+  /** Closes for good; unacknowledged sends are rejected, and so are requests until `connect()` again. */
   close(): void {
     this.stopped = true;
+    this.ended = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.stopHeartbeat();
     for (const t of this.deliveredTimers.values()) clearTimeout(t);
     this.deliveredTimers.clear();
     this.ws?.close(1000, 'bye');
     this.ws = undefined;
+    this.rejectAll(new SwitchboardError('CLIENT_CLOSED', 'client closed'));
+    this.setState('closed');
+  }
+
+  private rejectAll(err: SwitchboardError): void {
     for (const [id, p] of this.pending) {
       if (p.timer) clearTimeout(p.timer);
-      p.reject(new SwitchboardError('CLIENT_CLOSED', 'client closed'));
+      p.reject(err);
       this.pending.delete(id);
     }
-    this.setState('closed');
   }
 
   /** Sends a message; resolves after the server committed it. Survives reconnects (same clientMsgId). */
@@ -233,6 +241,10 @@ export class SwitchboardClient {
   request(frame: Record<string, unknown>, durable = false): Promise<Record<string, unknown>> {
     const id = `c${this.nextId++}`;
     return new Promise((resolve, reject) => {
+      if (this.ended) {
+        reject(new SwitchboardError('CLIENT_CLOSED', 'client closed'));
+        return;
+      }
       const p: Pending = { frame: { ...frame, id }, resolve, reject, durable };
       this.pending.set(id, p);
       if (!durable) {
@@ -260,6 +272,7 @@ export class SwitchboardClient {
       this.scheduleReconnect();
       return;
     }
+    if (this.stopped) return; // close() while the token was being fetched
     const wsUrl = `${this.opts.url.replace(/^http/, 'ws').replace(/\/$/, '')}/ws`;
     const factory =
       this.opts.webSocket ??
@@ -279,24 +292,27 @@ export class SwitchboardClient {
       if (this.ws === ws) this.onFrame(String(ev.data));
     };
     ws.onerror = () => {};
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = undefined;
-      this.stopHeartbeat();
-      this.failInFlight();
-      if (this.stopped) return;
-      if (FATAL_CLOSE.has(ev.code) && typeof this.opts.token !== 'function') {
-        this.emit('error', {
-          type: 'error',
-          code: ev.code === 4401 ? 'UNAUTHORIZED' : 'FORBIDDEN_ORIGIN',
-          message: ev.reason,
-        });
-        this.stopped = true;
-        this.setState('closed');
-        return;
-      }
-      this.scheduleReconnect();
-    };
+    ws.onclose = (ev) => this.onSocketClosed(ws, ev);
+  }
+
+  /** The socket is gone (closed by either side, or given up on by the heartbeat). */
+  private onSocketClosed(ws: WebSocketLike, ev: { code: number; reason: string }): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    this.stopHeartbeat();
+    this.failInFlight();
+    if (this.stopped) return;
+    if (FATAL_CLOSE.has(ev.code) && typeof this.opts.token !== 'function') {
+      const code = ev.code === 4401 ? 'UNAUTHORIZED' : 'FORBIDDEN_ORIGIN';
+      this.emit('error', { type: 'error', code, message: ev.reason });
+      this.stopped = true;
+      this.ended = true;
+      // Nothing will ever carry the outbox: fail it rather than leave its promises pending.
+      this.rejectAll(new SwitchboardError(code, ev.reason || 'connection refused'));
+      this.setState('closed');
+      return;
+    }
+    this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
@@ -380,8 +396,9 @@ export class SwitchboardClient {
         after = this.cursors[b.roomId] ?? after;
         if (!body.data.hasMore) break;
       }
-      if (this.stateValue === 'open')
-        this.write({ type: 'resume', id: `resume-${b.roomId}`, cursors: { [b.roomId]: after } });
+      // Also before this connection's `resumed` (the server queues it behind the start); if no socket
+      // is open, the next connection's resume carries the paged cursor anyway.
+      this.write({ type: 'resume', id: `resume-${b.roomId}`, cursors: { [b.roomId]: after } });
     } catch (err) {
       this.emit('error', { type: 'error', code: 'PAGING_FAILED', message: (err as Error).message });
     } finally {
@@ -442,7 +459,12 @@ export class SwitchboardClient {
     this.heartbeat = setInterval(() => {
       // No frame for two intervals: the connection is dead even if the socket has not noticed.
       if (Date.now() - this.lastFrameAt > intervalMs * 2) {
-        this.ws?.close(4000, 'heartbeat timeout');
+        // A dead peer never completes a close handshake: give the socket up now and reconnect.
+        const dead = this.ws;
+        if (dead) {
+          this.onSocketClosed(dead, { code: 4000, reason: 'heartbeat timeout' });
+          dead.close(4000, 'heartbeat timeout');
+        }
         return;
       }
       this.write({ type: 'ping' });
