@@ -5,16 +5,15 @@ import pino, { type Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { AuthService } from './auth/auth.service.js';
 import { ExternalIssuer } from './auth/external-issuer.js';
+import { type Backends, createBackends } from './backends.js';
 import type { Bus } from './bus/bus.js';
-import { MemoryBus } from './bus/memory-bus.js';
 import type { Config } from './config/config.js';
 import { requestSerializer } from './http/log-redaction.js';
 import { type App, buildHttpServer } from './http/server.js';
 import { MessagesService } from './messages/messages.service.js';
 import { Metrics } from './metrics/metrics.js';
-import { MemoryPresenceStore } from './presence/memory-presence-store.js';
 import { PresenceService } from './presence/presence.service.js';
-import { MemoryRateLimiter } from './ratelimit/memory-rate-limiter.js';
+import type { JobQueue } from './queue/job-queue.js';
 import { Hub } from './realtime/hub.js';
 import { Realtime } from './realtime/realtime.js';
 import { ReceiptsService } from './receipts/receipts.service.js';
@@ -31,6 +30,8 @@ export interface Switchboard {
   logger: Logger;
   store: Store;
   bus: Bus;
+  /** Background jobs (AI answers, agent runs, webhooks). */
+  queue: JobQueue;
   metrics: Metrics;
   auth: AuthService;
   users: UsersService;
@@ -78,7 +79,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   const handle = createDatabase({
     url: databaseUrl(config),
     poolSize: config.databasePoolSize,
-    pgSchema: opts.pgSchema,
+    pgSchema: opts.pgSchema ?? config.databaseSchema,
   });
   const store = new Store(handle);
   try {
@@ -89,13 +90,24 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     throw err;
   }
 
-  const bus: Bus = new MemoryBus();
+  let backends: Backends;
+  try {
+    backends = await createBackends(config, logger, store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const bus = backends.bus;
   const metrics = new Metrics();
-  bus.subscribe((m) => {
-    if (m.kind !== 'event') return;
-    metrics.eventsPublished.labels(m.event.type).inc();
-    if (m.event.type === 'new_message') metrics.messagesSent.inc();
-  });
+  // Counted where events are published: with Redis a node only receives the rooms it watches.
+  const publish = bus.publish.bind(bus);
+  bus.publish = (events) => {
+    for (const e of events) {
+      metrics.eventsPublished.labels(e.type).inc();
+      if (e.type === 'new_message') metrics.messagesSent.inc();
+    }
+    publish(events);
+  };
 
   const tokens = new AccessTokens(jwtSecretFor(config, logger), config.accessTokenTtl);
   const external = config.externalIssuer
@@ -126,7 +138,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     store,
     bus,
     rooms,
-    new MemoryRateLimiter({ points: config.sendRateLimit, duration: 1 }),
+    backends.limiter('send', { points: config.sendRateLimit, duration: 1 }),
     {
       maxMessageLength: config.maxMessageLength,
       groupCommit: { maxBatch: config.groupCommitMaxBatch, maxWaitMs: config.groupCommitMaxWaitMs },
@@ -140,14 +152,14 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     now,
   );
   const presence = new PresenceService(
-    new MemoryPresenceStore(),
+    backends.presence,
     store,
     bus,
     { fanoutMaxMembers: config.presenceFanoutMaxMembers, offlineGraceMs: config.presenceOfflineGraceMs },
     now,
   );
   const typing = new TypingService(bus, { timeoutMs: config.typingTimeout }, now);
-  const authLimiter = new MemoryRateLimiter({ points: config.authRateLimit, duration: 60 });
+  const authLimiter = backends.limiter('auth', { points: config.authRateLimit, duration: 60 });
 
   const hub = new Hub({ bus, roomHeads: (userId) => store.repos.rooms.roomHeads(userId) });
   const realtime = new Realtime(
@@ -184,6 +196,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     logger,
     store,
     bus,
+    queue: backends.queue,
     metrics,
     auth,
     users,
@@ -207,7 +220,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       typing.close();
       presence.close();
       await messages.close();
-      await bus.close();
+      await backends.close();
       await store.close();
     },
   };

@@ -33,7 +33,7 @@ function config(): Config {
 /** Opens the store without the HTTP server, for admin commands. */
 async function withStore<T>(fn: (store: Store, cfg: Config) => Promise<T>): Promise<T> {
   const cfg = config();
-  const handle = createDatabase({ url: databaseUrl(cfg), poolSize: 2 });
+  const handle = createDatabase({ url: databaseUrl(cfg), poolSize: 2, pgSchema: cfg.databaseSchema });
   const store = new Store(handle);
   try {
     await migrateToLatest(handle.db);

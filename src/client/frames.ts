@@ -99,7 +99,10 @@ export interface ServerFrames {
 
 export type ServerFrameType = keyof ServerFrames;
 
-/** Log events are the frames that carry `(roomId, seq)` and are replayed on resume. */
+/**
+ * A log event: a frame that carries its `(roomId, seq)` in the room log. Acks also name a roomId and
+ * seq (of the message they confirm) and are not log events; ephemeral frames carry no `seq`.
+ */
 export function isLogEvent(f: { type: string; seq?: unknown; roomId?: unknown }): f is LogEventFrame {
-  return typeof f.seq === 'number' && typeof f.roomId === 'string';
+  return f.type !== 'ack' && f.type !== 'error' && typeof f.seq === 'number' && typeof f.roomId === 'string';
 }

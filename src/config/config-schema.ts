@@ -48,6 +48,32 @@ export const SETTINGS = {
       'Store. Unset: SQLite file `<DATA_DIR>/switchboard.db`. `sqlite:<path>` for another file, `postgres://...` for PostgreSQL.',
     secret: true,
   },
+  databaseSchema: {
+    env: 'DATABASE_SCHEMA',
+    type: 'string',
+    description:
+      'PostgreSQL schema to keep the tables in (created if missing). Unset: the connection default (`public`).',
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    type: 'string',
+    secret: true,
+    description:
+      'Redis for scale-out: cross-node fan-out, presence and rate limits move to Redis (and the job queue, unless QUEUE says otherwise). Unset: all in process.',
+  },
+  redisPrefix: {
+    env: 'REDIS_PREFIX',
+    type: 'string',
+    default: 'sb',
+    description: 'Prefix of every Redis key and channel, so several clusters can share one Redis.',
+  },
+  queue: {
+    env: 'QUEUE',
+    type: 'enum',
+    values: ['store', 'bullmq'],
+    description:
+      'Job queue backend: `store` (a table in the database) or `bullmq` (Redis). Unset: `bullmq` when REDIS_URL is set, else `store`.',
+  },
   databasePoolSize: {
     env: 'DATABASE_POOL_SIZE',
     type: 'int',

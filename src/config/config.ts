@@ -8,6 +8,10 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   dataDir: string;
   databaseUrl: string | undefined;
+  databaseSchema: string | undefined;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  queue: 'store' | 'bullmq' | undefined;
   databasePoolSize: number;
   jwtSecret: string | undefined;
   accessTokenTtl: number;
@@ -147,6 +151,14 @@ function checkCrossField(c: Config, problems: string[]): void {
   if (c.databaseUrl && !/^(postgres(ql)?:\/\/|sqlite:)/.test(c.databaseUrl)) {
     problems.push('DATABASE_URL: must start with postgres://, postgresql:// or sqlite:');
   }
+  if (c.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(c.databaseSchema)) {
+    problems.push('DATABASE_SCHEMA: must be a lower-case identifier (a-z, 0-9, _)');
+  }
+  if (c.redisUrl && !/^rediss?:\/\//.test(c.redisUrl))
+    problems.push('REDIS_URL: must start with redis:// or rediss://');
+  if (c.queue === 'bullmq' && !c.redisUrl) problems.push('QUEUE: bullmq needs REDIS_URL');
+  if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(c.redisPrefix))
+    problems.push('REDIS_PREFIX: 1-32 of A-Z a-z 0-9 _ . : -');
   if (c.externalIssuer) {
     if (!c.externalAudience)
       problems.push('AUTH_EXTERNAL_AUDIENCE: required when AUTH_EXTERNAL_ISSUER is set');

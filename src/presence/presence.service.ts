@@ -89,9 +89,11 @@ export class PresenceService {
   }
 
   private async announce(userId: string): Promise<void> {
+    const peers = await this.store.repos.rooms.peersInSmallRooms(userId, this.opts.fanoutMaxMembers);
+    // Read after the (slower) peers query, so what goes out is the state now: a user who reconnected
+    // meanwhile must not be announced offline.
     const [info] = await this.presence.get([userId]);
     if (!info) return;
-    const peers = await this.store.repos.rooms.peersInSmallRooms(userId, this.opts.fanoutMaxMembers);
     // The user's own other devices learn of status changes too.
     this.bus.publishEphemeral(
       { userIds: [...peers, userId] },

@@ -1,6 +1,6 @@
 import type { Bus, BusMessage } from '../bus/bus.js';
 import { eventFrame, type RoomEvent } from '../events/room-event.js';
-import type { Heads, RoomHead, Session } from './session.js';
+import type { Heads, Session } from './session.js';
 
 export interface HubDeps {
   bus: Bus;
@@ -78,6 +78,13 @@ export class Hub {
     const seen = this.loading.get(session) ?? [];
     this.loading.delete(session);
     if (this.sessionsByUser.get(userId)?.has(session)) {
+      // A room the user left after the read (a user_left among the events seen meanwhile, not followed
+      // by a rejoin) was linked from stale heads: unlink it, or the user would get a room they are not in.
+      const left = roomsLeftAfter(seen, heads, userId);
+      if (left.size > 0) {
+        heads = new Map([...heads].filter(([roomId]) => !left.has(roomId)));
+        for (const roomId of left) this.unlink(userId, roomId);
+      }
       // Events published between the read and now; the session drops those at or below the heads.
       for (const e of seen) if (heads.has(e.roomId)) session.deliver(e, JSON.stringify(eventFrame(e)));
     }
@@ -150,14 +157,10 @@ export class Hub {
     // A local user who just joined starts following the room at this event.
     if (e.type === 'user_joined') {
       const userId = (e as RoomEvent<'user_joined'>).body.user.userId;
-      if (this.sessionsByUser.has(userId)) {
-        this.link(userId, e.roomId);
-        for (const s of this.sessionsByUser.get(userId)!) s.trackRoom(e.roomId, e.seq - 1);
-      }
+      if (this.sessionsByUser.has(userId)) this.follow(userId, e.roomId, e.seq - 1);
     } else if (e.type === 'room_created' && this.sessionsByUser.has(e.actorId ?? '')) {
       // The creator's join event follows right after; follow the room from its first event.
-      this.link(e.actorId!, e.roomId);
-      for (const s of this.sessionsByUser.get(e.actorId!)!) s.trackRoom(e.roomId, e.seq - 1);
+      this.follow(e.actorId!, e.roomId, e.seq - 1);
     }
     const members = this.usersByRoom.get(e.roomId);
     if (members && members.size > 0) {
@@ -169,6 +172,26 @@ export class Hub {
       this.unlink(userId, e.roomId);
       for (const s of this.sessionsByUser.get(userId) ?? []) s.untrackRoom(e.roomId);
     }
+  }
+
+  /**
+   * A local user is now in a room. If the room is new to this node, events published before the bus
+   * subscription took hold never reach us, so once it has, the user's sessions catch up from the store.
+   */
+  private follow(userId: string, roomId: string, fromSeq: number): void {
+    const subscribing = this.link(userId, roomId);
+    for (const s of this.sessionsByUser.get(userId) ?? []) s.trackRoom(roomId, fromSeq);
+    if (!subscribing) return;
+    void subscribing
+      .then(() => this.deps.roomHeads(userId))
+      .then((heads) => {
+        const head = heads.get(roomId);
+        if (!head) return;
+        for (const s of this.sessionsByUser.get(userId) ?? []) s.catchUp(new Map([[roomId, head]]));
+      })
+      .catch(() => {
+        // store or bus down: the next event's gap repair or the reconnect resync catches up
+      });
   }
 
   /** Returns the bus's subscription promise when the room is new to this node. */
@@ -199,4 +222,17 @@ export class Hub {
       this.deps.bus.unwatchRoom(roomId);
     }
   }
+}
+
+/** Rooms whose last membership event for `userId` among `seen` is a user_left after the heads were read. */
+function roomsLeftAfter(seen: readonly RoomEvent[], heads: Heads, userId: string): Set<string> {
+  const left = new Set<string>();
+  for (const e of seen) {
+    const head = heads.get(e.roomId);
+    if (!head || e.seq <= head.lastSeq) continue;
+    if (e.type === 'user_left' && (e as RoomEvent<'user_left'>).body.userId === userId) left.add(e.roomId);
+    else if (e.type === 'user_joined' && (e as RoomEvent<'user_joined'>).body.user.userId === userId)
+      left.delete(e.roomId);
+  }
+  return left;
 }

@@ -34,6 +34,8 @@ interface RoomState {
    *  behind: further back than we replay: the client pages through REST and resumes this room. */
   mode: 'live' | 'replaying' | 'behind';
   pending: Delivery[];
+  /** Counts replays of the room; one that waited for the client gives way if a newer one started. */
+  replays?: number;
 }
 
 export interface ResumeSummary {
@@ -237,6 +239,8 @@ export class Session {
   private async replay(roomId: string, from: number, to: number, limit: number): Promise<ResumeSummary> {
     const st = this.rooms.get(roomId);
     if (!st) return { roomId, fromSeq: from, toSeq: from, lastSeq: to, complete: true };
+    st.replays = (st.replays ?? 0) + 1;
+    const generation = st.replays;
     if (to - from > limit) {
       st.mode = 'behind';
       st.pending = [];
@@ -254,6 +258,13 @@ export class Session {
       return { roomId, fromSeq: from, toSeq: from, lastSeq: to, complete: false };
     for (const e of events) {
       if (e.seq <= st.cursor) continue;
+      if (this.transport.drained && this.transport.bufferedAmount() > this.opts.maxBufferedBytes / 2) {
+        // Sent in one go, a large backlog would overfill the buffer and close a healthy client.
+        await this.transport.drained();
+        if (this.closed || this.rooms.get(roomId) !== st || st.replays !== generation)
+          return { roomId, fromSeq: from, toSeq: st.cursor, lastSeq: to, complete: false };
+        if (e.seq <= st.cursor) continue;
+      }
       // A jump inside the store means those seqs were pruned (retention): nothing more to wait for.
       this.emit({ event: e, frame: JSON.stringify(eventFrame(e)) });
       st.cursor = e.seq;

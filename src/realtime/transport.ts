@@ -8,4 +8,9 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Bytes accepted but not yet written to the network. */
   bufferedAmount(): number;
+  /**
+   * Resolves once the queued bytes have been written out, or the connection is gone. Replays wait on
+   * it, so a large backlog goes out at the client's pace instead of overfilling the buffer (4008).
+   */
+  drained?(): Promise<void>;
 }

@@ -118,6 +118,40 @@ export interface ReactionsTable {
   created_at: number;
 }
 
+/** The store job queue (src/queue/store-job-queue.ts). */
+export interface JobsTable {
+  queue: string;
+  id: string;
+  /** Enqueue order within the queue. */
+  seq: number;
+  name: string;
+  /** JSON job data. */
+  data: string;
+  /** 0 urgent, 1 high, 2 normal, 3 low: ascending order is run order. */
+  priority: number;
+  /** Jobs of a queue with the same key run one at a time, in seq order. */
+  key: string | null;
+  /** 'waiting' (delayed while run_at is ahead), 'active', 'completed' or 'failed'. */
+  state: string;
+  /** Runs started so far. */
+  attempt: Generated<number>;
+  /** Most runs allowed. */
+  attempts: number;
+  backoff_ms: number;
+  timeout_ms: number | null;
+  /** Epoch ms from which a waiting job may start. */
+  run_at: number;
+  /** Identifies the run holding the lease, so a run that lost its lease cannot record an outcome. */
+  lock_token: string | null;
+  /** Lease end (epoch ms) of an active job; past it, another worker takes the job over. */
+  locked_until: number | null;
+  cancel_requested: Generated<number>;
+  /** Error text of the last failed attempt. */
+  error: string | null;
+  enqueued_at: number;
+  finished_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -127,6 +161,7 @@ export interface Database {
   events: EventsTable;
   messages: MessagesTable;
   reactions: ReactionsTable;
+  jobs: JobsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -8,10 +8,12 @@ import {
 } from 'kysely';
 import type { Database } from './database.js';
 import * as m001 from './migrations/001-initial.js';
+import * as m002 from './migrations/002-jobs.js';
 
 /** Migrations live in code so the same list runs from source, from dist and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
+  '002-jobs': m002,
 };
 
 class CodeMigrationProvider implements MigrationProvider {

@@ -17,6 +17,13 @@ const CONNECTION_FRAMES = new Set(['ready', 'resumed']);
 export function longPollRoutes(deps: HttpDeps) {
   return async (root: FastifyInstance) => {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
+    // Waiting polls are answered on shutdown; the server waits for every response before it closes.
+    const waiting = new Set<() => void>();
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+      for (const answer of waiting) answer();
+    });
     app.get(
       '/poll',
       {
@@ -43,10 +50,14 @@ export function longPollRoutes(deps: HttpDeps) {
         const given = streamCursors(req.query.cursor);
         const frames: Record<string, unknown>[] = [];
         let wake: (() => void) | undefined;
+        let opening = true;
         const transport: Transport = {
           send(data) {
             const frame = JSON.parse(data) as Record<string, unknown>;
             if (CONNECTION_FRAMES.has(frame.type as string)) return;
+            // The poll's own arrival announces the user to their own connections, this one included:
+            // not news, and it would answer every poll at once instead of waiting.
+            if (opening && frame.type === 'presence_update' && frame.userId === req.principal.userId) return;
             frames.push(frame);
             wake?.();
           },
@@ -55,20 +66,25 @@ export function longPollRoutes(deps: HttpDeps) {
         };
         // Without a cursor: start at the current heads and answer straight away with that position.
         const conn = await deps.realtime.open(req.principal, transport, { cursors: given });
+        opening = false;
         try {
-          if (given !== undefined && frames.length === 0 && req.query.timeout > 0) {
+          if (given !== undefined && frames.length === 0 && req.query.timeout > 0 && !closing) {
+            let answer = () => {};
             await new Promise<void>((resolve) => {
               const timer = setTimeout(resolve, req.query.timeout * 1000);
+              answer = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+              waiting.add(answer);
               wake = () => {
                 clearTimeout(timer);
                 // Let events committed together arrive in the same answer.
                 setTimeout(resolve, 10);
               };
-              req.raw.on('close', () => {
-                clearTimeout(timer);
-                resolve();
-              });
+              req.raw.on('close', answer);
             });
+            waiting.delete(answer);
           }
           return { success: true as const, data: { events: frames, cursor: conn.session.syncToken() } };
         } finally {

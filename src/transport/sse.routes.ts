@@ -5,9 +5,11 @@ import type { Principal } from '../auth/principal.js';
 import { Errors } from '../errors/errors.js';
 import type { HttpDeps } from '../http/http-deps.js';
 import { ErrorBody } from '../http/schemas.js';
+import { CloseCodes } from '../realtime/protocol.js';
 import type { Connection } from '../realtime/realtime.js';
 import { decodeSyncToken, encodeSyncToken } from '../realtime/sync-token.js';
 import type { Transport } from '../realtime/transport.js';
+import { drained } from './drained.js';
 import { originAllowed } from './origin.js';
 
 /** Bearer header, or `?token=` for EventSource, which cannot set headers. */
@@ -35,6 +37,12 @@ export function streamCursors(token: string | undefined): Record<string, number>
 export function sseRoutes(deps: HttpDeps) {
   return async (root: FastifyInstance) => {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
+    // Open streams never finish on their own, and the server waits for every response before it
+    // closes: end them on shutdown (clients reconnect, elsewhere, with Last-Event-ID).
+    const streams = new Set<Transport>();
+    app.addHook('preClose', async () => {
+      for (const t of streams) t.close(CloseCodes.goingAway.code, CloseCodes.goingAway.reason);
+    });
     app.get(
       '/stream',
       {
@@ -90,14 +98,18 @@ export function sseRoutes(deps: HttpDeps) {
             }
           },
           close(_code, reason) {
+            if (res.writableEnded) return;
             res.write(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`);
             res.end();
           },
           bufferedAmount: () => res.writableLength,
+          drained: () => drained(res, () => res.destroyed || res.writableLength === 0),
         };
         const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.config.wsHeartbeatInterval);
         heartbeat.unref();
+        streams.add(transport);
         res.on('close', () => {
+          streams.delete(transport);
           clearInterval(heartbeat);
           conn?.onClose();
         });

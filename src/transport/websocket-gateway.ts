@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import { CloseCodes } from '../realtime/protocol.js';
 import type { Connection, Realtime } from '../realtime/realtime.js';
 import type { Transport } from '../realtime/transport.js';
+import { drained } from './drained.js';
 import { originAllowed } from './origin.js';
 
 export interface GatewayOptions {
@@ -67,10 +68,10 @@ export class WebSocketGateway {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.onSocket(ws, req, url));
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.onSocket(ws, req, url, socket));
   }
 
-  private async onSocket(ws: WebSocket, req: IncomingMessage, url: URL): Promise<void> {
+  private async onSocket(ws: WebSocket, req: IncomingMessage, url: URL, socket: Duplex): Promise<void> {
     const state = { lastSeen: Date.now(), alive: true };
     this.sockets.set(ws, state);
     ws.on('pong', () => {
@@ -103,6 +104,7 @@ export class WebSocketGateway {
       send: (data) => ws.send(data),
       close: (code, reason) => ws.close(code, reason),
       bufferedAmount: () => ws.bufferedAmount,
+      drained: () => drained(socket, () => ws.readyState !== ws.OPEN || ws.bufferedAmount === 0),
     };
     try {
       conn = await this.realtime.open(principal, transport);

@@ -112,13 +112,24 @@ for (const backend of await availableBackends()) {
       ['leading punctuation', '_alice'],
       ['space', 'al ice'],
       ['non-ascii', 'alicé'],
-      ['upper case', 'Alice'],
       ['empty', ''],
     ])('rejects an invalid username (%s) with 400 VALIDATION_FAILED', async (_why, username) => {
       const r = await t.api('POST', '/v1/auth/register', { body: { username, password: PASSWORD } });
       expect(r.status).toBe(400);
       expect(r.body.success).toBe(false);
       expect(r.body.error.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('accepts mixed case at sign-up and stores the name lower-case', async () => {
+      const name = `Mixed${uniqueName('').slice(-8)}`;
+      const r = await t.api('POST', '/v1/auth/register', { body: { username: name, password: PASSWORD } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      expect(r.body.data.user.username).toBe(name.toLowerCase());
+      const again = await t.api('POST', '/v1/auth/register', {
+        body: { username: name.toLowerCase(), password: PASSWORD },
+      });
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('USERNAME_TAKEN');
     });
 
     it('accepts usernames at the edges of the pattern', async () => {

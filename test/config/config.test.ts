@@ -444,7 +444,7 @@ describe('redactConfig', () => {
     const c = full();
     const redacted = redactConfig(c);
     const secrets = settings.filter(([, s]) => s.secret).map(([k]) => k);
-    expect(secrets.sort()).toEqual(['databaseUrl', 'externalSecret', 'jwtSecret']);
+    expect(secrets.sort()).toEqual(['databaseUrl', 'externalSecret', 'jwtSecret', 'redisUrl']);
     for (const [key, spec] of settings) {
       if (spec.secret) expect(redacted[key], key).toBe('***');
       else expect(redacted[key], key).toEqual(c[key]);

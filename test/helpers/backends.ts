@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 /** Store backends a suite runs against. `BACKENDS=sqlite` or `BACKENDS=postgres` narrows the set. */
@@ -51,6 +52,66 @@ export async function availableBackends(): Promise<Backend[]> {
     out.push(b);
   }
   return out;
+}
+
+/** Service backends (bus, presence, rate limits). `SERVICE_BACKENDS=memory` or `=redis` narrows the set. */
+export type ServiceBackend = 'memory' | 'redis';
+
+export function selectedServiceBackends(): ServiceBackend[] {
+  const raw = process.env.SERVICE_BACKENDS ?? 'memory,redis';
+  return raw.split(',').map((s) => s.trim()) as ServiceBackend[];
+}
+
+let redisUp: Promise<boolean> | undefined;
+
+export function redisReachable(): Promise<boolean> {
+  redisUp ??= (async () => {
+    const client = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      connectTimeout: 3000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    let cause: Error | undefined; // the socket's error says more than "Connection is closed"
+    client.on('error', (err: Error) => {
+      cause ??= err;
+    });
+    try {
+      await client.connect();
+      await client.ping();
+      return true;
+    } catch (err) {
+      if (REQUIRE_SERVICES) {
+        throw new Error(
+          `Redis at ${REDIS_URL} is unreachable and REQUIRE_SERVICES=1: ${(cause ?? (err as Error)).message}`,
+        );
+      }
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  })();
+  return redisUp;
+}
+
+/** Service backends to run now: Redis drops out (with a warning) only when it is down and not required. */
+export async function availableServiceBackends(): Promise<ServiceBackend[]> {
+  const out: ServiceBackend[] = [];
+  for (const b of selectedServiceBackends()) {
+    if (b === 'redis' && !(await redisReachable())) {
+      console.warn(
+        `Redis unreachable at ${REDIS_URL}: skipping redis backend (set REQUIRE_SERVICES=1 to fail)`,
+      );
+      continue;
+    }
+    out.push(b);
+  }
+  return out;
+}
+
+/** A fresh Redis key/channel prefix, so tests sharing the server never see each other's data. */
+export function randomRedisPrefix(): string {
+  return `t:${randomBytes(6).toString('hex')}`;
 }
 
 /**
