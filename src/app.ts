@@ -155,7 +155,12 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     backends.presence,
     store,
     bus,
-    { fanoutMaxMembers: config.presenceFanoutMaxMembers, offlineGraceMs: config.presenceOfflineGraceMs },
+    {
+      fanoutMaxMembers: config.presenceFanoutMaxMembers,
+      offlineGraceMs: config.presenceOfflineGraceMs,
+      // Only shared presence can hold connections of a node that died; sweep twice per TTL.
+      sweepIntervalMs: backends.kind === 'redis' ? (config.presenceTtl * 1000) / 2 : 0,
+    },
     now,
   );
   const typing = new TypingService(bus, { timeoutMs: config.typingTimeout }, now);

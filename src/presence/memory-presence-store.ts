@@ -52,6 +52,10 @@ export class MemoryPresenceStore implements PresenceStore {
     });
   }
 
+  async sweep(): Promise<string[]> {
+    return [];
+  }
+
   async online(limit: number, offset: number) {
     const all = [...this.conns.keys()].sort();
     return { userIds: all.slice(offset, offset + limit), total: all.length };

@@ -29,6 +29,12 @@ export interface PresenceStore {
     customStatus: string | null,
   ): Promise<void>;
   get(userIds: readonly string[]): Promise<PresenceInfo[]>;
+  /**
+   * Users whose connections all expired without a disconnect (a crashed node), each returned to
+   * exactly one caller across the cluster so one node announces them offline. In-process stores,
+   * which see every connection close, return none.
+   */
+  sweep(now: number): Promise<string[]>;
   /** Users with at least one live connection, ordered by user id. */
   online(limit: number, offset: number): Promise<{ userIds: string[]; total: number }>;
 }

@@ -14,6 +14,8 @@ export interface PresenceServiceOptions {
   fanoutMaxMembers: number;
   /** Ms to wait after a user's last connection closes before announcing offline (reconnects in between stay silent). */
   offlineGraceMs: number;
+  /** Ms between sweeps for connections that expired without closing (crashed nodes); 0 disables. */
+  sweepIntervalMs: number;
 }
 
 export function toPresenceView(p: PresenceInfo): PresenceView {
@@ -28,6 +30,7 @@ export function toPresenceView(p: PresenceInfo): PresenceView {
 /** Online/away/busy/offline across a user's devices, pushed to the people who share small rooms with them. */
 export class PresenceService {
   private readonly offlineTimers = new Map<string, NodeJS.Timeout>();
+  private readonly sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly presence: PresenceStore,
@@ -35,7 +38,22 @@ export class PresenceService {
     private readonly bus: Bus,
     private readonly opts: PresenceServiceOptions,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    if (opts.sweepIntervalMs > 0) {
+      this.sweeper = setInterval(() => void this.sweep(), opts.sweepIntervalMs);
+      this.sweeper.unref();
+    }
+  }
+
+  /** Announces offline the users whose connections expired on a node that died. */
+  async sweep(): Promise<void> {
+    try {
+      for (const userId of await this.presence.sweep(this.now())) await this.announce(userId);
+    } catch {
+      // Redis or the store is down: users already taken off the queue are not announced; their peers
+      // still see them offline on the next presence query.
+    }
+  }
 
   async connected(userId: string, connId: string): Promise<void> {
     const pendingOffline = this.offlineTimers.get(userId);
@@ -79,6 +97,7 @@ export class PresenceService {
   }
 
   close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
     for (const t of this.offlineTimers.values()) clearTimeout(t);
     this.offlineTimers.clear();
   }

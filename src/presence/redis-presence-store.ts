@@ -84,8 +84,11 @@ for i = 2, #ARGV do
 end
 return out`;
 
-/** KEYS online, onlineExp; ARGV prefix (`P`), offset, limit -> {total, userIds...}. */
-const ONLINE = `${CLOCK}
+/**
+ * Drops users whose connections all expired (their node died without closing them) from the online
+ * sets and queues them on KEYS[3] (`P:gone`), so a sweep announces each exactly once.
+ */
+const PRUNE = `${CLOCK}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', clock)
 for _, u in ipairs(expired) do
   local conns = ARGV[1] .. ':conns:' .. u
@@ -94,10 +97,20 @@ for _, u in ipairs(expired) do
   if #latest == 0 then
     redis.call('ZREM', KEYS[1], u)
     redis.call('ZREM', KEYS[2], u)
+    redis.call('RPUSH', KEYS[3], u)
   else
     redis.call('ZADD', KEYS[2], latest[2], u)
   end
-end
+end`;
+
+/** KEYS online, onlineExp, gone; ARGV prefix (`P`) -> user ids that went offline since the last sweep. */
+const SWEEP = `${PRUNE}
+local gone = redis.call('LRANGE', KEYS[3], 0, -1)
+redis.call('DEL', KEYS[3])
+return gone`;
+
+/** KEYS online, onlineExp, gone; ARGV prefix (`P`), offset, limit -> {total, userIds...}. */
+const ONLINE = `${PRUNE}
 local ids = redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', ARGV[2], ARGV[3])
 table.insert(ids, 1, redis.call('ZCARD', KEYS[1]))
 return ids`;
@@ -166,8 +179,13 @@ return 1`,
     });
   }
 
+  async sweep(): Promise<string[]> {
+    const keys = [`${this.p}:online`, `${this.p}:online:exp`, `${this.p}:gone`];
+    return (await this.run(SWEEP, keys, [this.p])) as string[];
+  }
+
   async online(limit: number, offset: number): Promise<{ userIds: string[]; total: number }> {
-    const keys = [`${this.p}:online`, `${this.p}:online:exp`];
+    const keys = [`${this.p}:online`, `${this.p}:online:exp`, `${this.p}:gone`];
     const [total, ...userIds] = (await this.run(ONLINE, keys, [this.p, offset, limit])) as [
       number,
       ...string[],

@@ -105,7 +105,11 @@ export function sseRoutes(deps: HttpDeps) {
           bufferedAmount: () => res.writableLength,
           drained: () => drained(res, () => res.destroyed || res.writableLength === 0),
         };
-        const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.config.wsHeartbeatInterval);
+        const heartbeat = setInterval(() => {
+          res.write(': ping\n\n');
+          // An open stream is a live connection: keep its presence entry from expiring.
+          conn?.heartbeat();
+        }, deps.config.wsHeartbeatInterval);
         heartbeat.unref();
         streams.add(transport);
         res.on('close', () => {

@@ -203,6 +203,26 @@ function presenceContract(backend: PresenceBackend): void {
     expect(await b.online(10, 0)).toEqual({ userIds: ['u1'], total: 1 });
   });
 
+  it('sweep hands each user whose connections expired to exactly one node', async () => {
+    const { a, b } = backend.createNodes({ ttlMs: 300 });
+    await a.connect('s1', 'c1', T0);
+    await a.connect('s2', 'c2', T0);
+    await a.disconnect('s2', 'c2', T0 + 1); // closed normally: announced by its own node, not swept
+    if (!backend.expires) {
+      // In-process presence sees every close; nothing can expire behind its back.
+      expect(await a.sweep(T0)).toEqual([]);
+      return;
+    }
+    // node `a` dies with s1 connected; the others sweep concurrently
+    const seen: string[] = [];
+    await eventually(async () => {
+      const [fromA, fromB] = await Promise.all([a.sweep(T0), b.sweep(T0)]);
+      seen.push(...fromA, ...fromB);
+      expect(seen).toEqual(['s1']);
+    });
+    expect(await b.sweep(T0)).toEqual([]);
+  });
+
   it.runIf(backend.expires)('keeps connections alive while heartbeats arrive', async () => {
     const { a, b } = backend.createNodes({ ttlMs: 400 });
     await a.connect('u1', 'c1', T0);
