@@ -426,6 +426,7 @@ describe('redactConfig', () => {
       AUTH_EXTERNAL_ISSUER: 'https://idp.example',
       AUTH_EXTERNAL_AUDIENCE: 'app',
       AUTH_EXTERNAL_SECRET: 'external-shared-secret-0123456789',
+      REDIS_URL: 'redis://:redispass0123@cache.internal:6379',
       PORT: '9000',
     });
 
@@ -438,6 +439,7 @@ describe('redactConfig', () => {
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('external-shared-secret');
+    expect(text).not.toContain('redispass0123');
   });
 
   it('masks exactly the settings declared secret', () => {
