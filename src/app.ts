@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { AnnouncementsService } from './announcements/announcements.service.js';
 import { AccessTokens } from './auth/access-tokens.js';
 import { AuthService } from './auth/auth.service.js';
 import { ExternalIssuer } from './auth/external-issuer.js';
 import { type Backends, createBackends } from './backends.js';
 import type { Bus } from './bus/bus.js';
+import { ClientErrorsRepository } from './client-errors/client-errors.repository.js';
+import { ClientErrorsService } from './client-errors/client-errors.service.js';
 import type { Config } from './config/config.js';
 import { requestSerializer } from './http/log-redaction.js';
 import { type App, buildHttpServer } from './http/server.js';
@@ -80,6 +83,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     url: databaseUrl(config),
     poolSize: config.databasePoolSize,
     pgSchema: opts.pgSchema ?? config.databaseSchema,
+    onIdleError: (err) => logger.warn({ err: err.message }, 'database connection lost; the pool reconnects'),
   });
   const store = new Store(handle);
   try {
@@ -165,11 +169,19 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   );
   const typing = new TypingService(bus, { timeoutMs: config.typingTimeout }, now);
   const authLimiter = backends.limiter('auth', { points: config.authRateLimit, duration: 60 });
+  const announcements = new AnnouncementsService(users, rooms, messages, bus);
+  const clientErrors = new ClientErrorsService(
+    new ClientErrorsRepository(store.db),
+    users,
+    backends.limiter('client-errors', { points: config.clientErrorRateLimit, duration: 60 }),
+    { onCleanupError: (err) => logger.warn({ err }, 'client error cleanup failed') },
+    now,
+  );
 
   const hub = new Hub({ bus, roomHeads: (userId) => store.repos.rooms.roomHeads(userId) });
   const realtime = new Realtime(
     hub,
-    { messages, rooms, receipts, typing, presence },
+    { messages, rooms, receipts, typing, presence, clientErrors },
     store.repos.events,
     logger,
     {
@@ -183,7 +195,21 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     },
   );
   const http = await buildHttpServer(
-    { config, store, metrics, auth, users, rooms, messages, receipts, presence, realtime, authLimiter },
+    {
+      config,
+      store,
+      metrics,
+      auth,
+      users,
+      rooms,
+      messages,
+      receipts,
+      presence,
+      realtime,
+      authLimiter,
+      announcements,
+      clientErrors,
+    },
     logger,
   );
   const gateway = new WebSocketGateway(http.server, realtime, auth, logger, {

@@ -65,6 +65,13 @@ export async function createBackends(config: Config, logger: Logger, store: Stor
     throw new Error(`Redis at REDIS_URL is unreachable: ${(err as Error).message}`);
   }
   const shared = createRedis(url, { connectionName: 'sb-state' });
+  // ioredis reconnects by itself; without a listener each failed attempt is an "unhandled error event".
+  let lastWarn = 0;
+  shared.on('error', (err: Error) => {
+    if (Date.now() - lastWarn < 5000) return;
+    lastWarn = Date.now();
+    logger.warn({ err: err.message }, 'redis (presence, rate limits) unavailable; retrying');
+  });
   return {
     kind: 'redis',
     bus,

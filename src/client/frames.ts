@@ -95,6 +95,20 @@ export interface ServerFrames {
     readSeq: number;
     deliveredSeq: number;
   };
+  /** A system announcement, pushed to every connection (also stored in the system room's log). */
+  announcement: {
+    type: 'announcement';
+    announcement: {
+      messageId: string;
+      roomId: string;
+      seq: number;
+      title?: string;
+      content: string;
+      level: 'info' | 'warning' | 'critical';
+      createdAt: string;
+      authorId: string;
+    };
+  };
 }
 
 export type ServerFrameType = keyof ServerFrames;

@@ -279,6 +279,13 @@ export const SETTINGS = {
     min: 1,
     description: 'Register, login and refresh requests per minute per client address.',
   },
+  clientErrorRateLimit: {
+    env: 'CLIENT_ERROR_RATE_LIMIT',
+    type: 'int',
+    default: 10,
+    min: 1,
+    description: 'Client error reports (REST and `error_log` frames together) per user per minute.',
+  },
   groupCommitMaxBatch: {
     env: 'GROUP_COMMIT_MAX_BATCH',
     type: 'int',

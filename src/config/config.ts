@@ -40,6 +40,7 @@ export interface Config {
   presenceOfflineGraceMs: number;
   sendRateLimit: number;
   authRateLimit: number;
+  clientErrorRateLimit: number;
   groupCommitMaxBatch: number;
   groupCommitMaxWaitMs: number;
   corsOrigins: string[];

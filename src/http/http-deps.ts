@@ -1,4 +1,6 @@
+import type { AnnouncementsService } from '../announcements/announcements.service.js';
 import type { AuthService } from '../auth/auth.service.js';
+import type { ClientErrorsService } from '../client-errors/client-errors.service.js';
 import type { Config } from '../config/config.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -23,4 +25,6 @@ export interface HttpDeps {
   presence: PresenceService;
   realtime: Realtime;
   authLimiter: RateLimiter;
+  announcements: AnnouncementsService;
+  clientErrors: ClientErrorsService;
 }

@@ -4,13 +4,16 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { announcementsRoutes } from '../announcements/announcements.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import type { Principal } from '../auth/principal.js';
+import { clientErrorsRoutes } from '../client-errors/client-errors.routes.js';
 import { Errors } from '../errors/errors.js';
 import { messagesRoutes } from '../messages/messages.routes.js';
 import { presenceRoutes } from '../presence/presence.routes.js';
 import { receiptsRoutes } from '../receipts/receipts.routes.js';
 import { roomsRoutes } from '../rooms/rooms.routes.js';
+import { searchRoutes } from '../search/search.routes.js';
 import { longPollRoutes } from '../transport/long-poll.routes.js';
 import { sseRoutes } from '../transport/sse.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
@@ -115,9 +118,12 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(roomsRoutes(deps), { prefix: '/v1/chat' });
   await app.register(messagesRoutes(deps), { prefix: '/v1/chat' });
   await app.register(receiptsRoutes(deps), { prefix: '/v1/chat' });
+  await app.register(searchRoutes(deps), { prefix: '/v1/chat' });
   await app.register(presenceRoutes(deps), { prefix: '/v1/presence' });
   await app.register(sseRoutes(deps), { prefix: '/v1/events' });
   await app.register(longPollRoutes(deps), { prefix: '/v1/events' });
+  await app.register(announcementsRoutes(deps), { prefix: '/v1' });
+  await app.register(clientErrorsRoutes(deps), { prefix: '/v1' });
   return app;
 }
 

@@ -27,6 +27,11 @@ export class MessagesRepository {
     return this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  findByIds(ids: readonly string[]): Promise<MessageRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
+  }
+
   /** Existing messages for idempotency keys of one sender. */
   findByClientIds(authorId: string, clientMsgIds: readonly string[]): Promise<MessageRow[]> {
     if (clientMsgIds.length === 0) return Promise.resolve([]);

@@ -77,40 +77,57 @@ export class MessagesService {
     return this.sendChecked(p, room.roomId, input, content);
   }
 
+  /**
+   * Posts a `system` message on behalf of `authorId`, through the same group commit and log as
+   * `send`, but without membership, role or rate checks: only for server features (announcements)
+   * that have authorized the post themselves. No route or frame reaches it. The room must exist.
+   */
+  async postSystem(
+    roomId: string,
+    authorId: string,
+    content: string,
+    metadata: Record<string, unknown> | null,
+  ): Promise<SendResult> {
+    const text = this.checkContent(content);
+    const author = await this.store.repos.users.findById(authorId);
+    if (!author) throw Errors.userNotFound();
+    const result = await this.committer.submit({
+      roomId,
+      authorId,
+      authorName: author.display_name,
+      authorAvatar: author.avatar,
+      content: text,
+      type: 'system',
+      replyTo: null,
+      clientMsgId: null,
+      attachments: null,
+      metadata,
+      now: this.now(),
+    });
+    if (result.event) this.bus.publish([result.event]);
+    return result;
+  }
+
   private async sendChecked(
     p: Principal,
     roomId: string,
     input: SendInput,
     content: string,
   ): Promise<SendResult> {
-    const now = this.now();
-    const a = await loadRoom(this.store.repos, p, roomId, now);
-    const member = requireMember(a);
-    if (a.room.type === 'announcement' && !atLeast(member.role, 'admin')) throw Errors.readOnlyRoom();
-    if (member.muted_until !== null && member.muted_until > now) {
-      throw Errors.forbidden(
-        `You are muted in this room until ${new Date(member.muted_until).toISOString()}`,
-      );
-    }
     if (input.isAnonymous) throw Errors.forbidden('This room does not allow anonymous messages');
-    if (input.replyTo) {
-      const parent = await this.store.repos.messages.findById(input.replyTo);
-      if (!parent || parent.room_id !== roomId)
-        throw Errors.messageNotFound('replyTo: no such message in this room');
-    }
-    const author = (await this.store.repos.users.findById(p.userId))!;
+    // Membership, bans, mutes, announcement rights and replyTo are checked inside the batch's
+    // transaction, for the whole batch at once (send-checks.ts).
     const result = await this.committer.submit({
       roomId,
       authorId: p.userId,
-      authorName: author.display_name,
-      authorAvatar: author.avatar,
+      authorize: true,
       content,
       type: input.type ?? 'text',
       replyTo: input.replyTo ?? null,
       clientMsgId: input.clientMsgId ?? null,
       attachments: null,
       metadata: input.metadata ?? null,
-      now,
+      now: this.now(),
     });
     if (result.event) this.bus.publish([result.event]);
     return result;

@@ -7,13 +7,20 @@ import type { ItemResult } from '../store/group-commit.js';
 import type { Repos } from '../store/store.js';
 import type { Attachment, MessageType, MessageView } from './message-model.js';
 import { toMessageView } from './message-views.js';
+import { checkSends } from './send-checks.js';
 
-/** One authorized, validated send waiting for its transaction. */
+/** One validated send waiting for its transaction. */
 export interface SendItem {
   roomId: string;
   authorId: string;
-  authorName: string;
-  authorAvatar: string | null;
+  /** Shown with the message; read from the users table when absent. */
+  authorName?: string;
+  authorAvatar?: string | null;
+  /**
+   * Check membership, bans, mutes, announcement rights and `replyTo` inside the transaction
+   * (see send-checks.ts). Server-side posts that authorized themselves leave it off.
+   */
+  authorize?: boolean;
   content: string;
   type: MessageType;
   replyTo: string | null;
@@ -43,22 +50,17 @@ export async function commitSendBatch(
   const existing = await findExisting(r, items);
   const firstByKey = new Map<string, number>();
   const fresh: number[] = [];
+  /** Items whose key is already stored: answered with the stored message. */
+  const stored = new Map<number, MessageRow>();
   items.forEach((it, i) => {
     if (it.clientMsgId === null) {
       fresh.push(i);
       return;
     }
     const key = `${it.authorId}\u0000${it.clientMsgId}`;
-    const stored = existing.get(key);
-    if (stored) {
-      results[i] = {
-        ok: true,
-        value: {
-          message: toMessageView(stored, { name: it.authorName, avatar: it.authorAvatar }),
-          event: undefined,
-          duplicate: true,
-        },
-      };
+    const earlier = existing.get(key);
+    if (earlier) {
+      stored.set(i, earlier);
     } else if (firstByKey.has(key)) {
       results[i] = undefined; // filled from the first occurrence below
     } else {
@@ -67,8 +69,23 @@ export async function commitSendBatch(
     }
   });
 
+  const checks = await checkSends(r, items, fresh);
+  const author = (it: SendItem) => {
+    const u = checks.authors.get(it.authorId);
+    return { name: it.authorName ?? u?.display_name ?? null, avatar: it.authorAvatar ?? u?.avatar ?? null };
+  };
+  for (const [i, row] of stored) {
+    results[i] = {
+      ok: true,
+      value: { message: toMessageView(row, author(items[i]!)), event: undefined, duplicate: true },
+    };
+  }
   const byRoom = new Map<string, number[]>();
-  for (const i of fresh) pushTo(byRoom, items[i]!.roomId, i);
+  for (const i of fresh) {
+    const refused = checks.refused.get(i);
+    if (refused) results[i] = { ok: false, error: refused };
+    else pushTo(byRoom, items[i]!.roomId, i);
+  }
 
   for (const roomId of [...byRoom.keys()].sort()) {
     const idx = byRoom.get(roomId)!;
@@ -82,7 +99,7 @@ export async function commitSendBatch(
         return {
           type: 'new_message' as const,
           actorId: it.authorId,
-          body: { message: toMessageView(row, { name: it.authorName, avatar: it.authorAvatar }) },
+          body: { message: toMessageView(row, author(it)) },
         };
       }),
     );

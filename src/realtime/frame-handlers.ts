@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { ClientErrorsService } from '../client-errors/client-errors.service.js';
 import { Errors } from '../errors/errors.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { PresenceService } from '../presence/presence.service.js';
@@ -13,6 +14,7 @@ export interface FrameServices {
   receipts: ReceiptsService;
   typing: TypingService;
   presence: PresenceService;
+  clientErrors: ClientErrorsService;
 }
 
 /** What a handler returns is sent back as `{type:'ack', id, ...result}`. */
@@ -109,6 +111,12 @@ export const FRAME_HANDLERS: { [T in Exclude<ClientFrameType, 'auth' | 'ping' | 
       throw Errors.validation('Set online, away or busy; offline follows from disconnecting');
     await s.presence.setStatus(p.userId, f.status, f.customStatus ?? null);
     return { status: f.status };
+  },
+
+  async error_log(s, p, f) {
+    const { message, stack, context, clientVersion, url, level } = f;
+    const report = { message, stack, context, clientVersion, url, level };
+    return s.clientErrors.report(p, report, { source: 'websocket' });
   },
 };
 

@@ -57,8 +57,10 @@ export class Hub {
     this.loading.set(session, []);
     let heads: Heads;
     try {
+      // A bus that is down keeps the wish and subscribes on reconnect, then the resync repairs
+      // what was missed: the connection is served from this node meanwhile rather than refused.
       const watchingUser = this.deps.bus.watchUser(userId);
-      if (watchingUser) await watchingUser;
+      if (watchingUser) await watchingUser.catch(() => {});
       heads = await this.deps.roomHeads(userId);
       if (!this.sessionsByUser.get(userId)?.has(session)) return heads;
       const pending = [...heads.keys()]
@@ -67,7 +69,7 @@ export class Hub {
       if (pending.length > 0) {
         // A remote bus delivers a room only once subscribed: read the heads again, so whatever was
         // committed before the subscription took hold is below them (replayed) and the rest arrives live.
-        await Promise.all(pending);
+        await Promise.all(pending.map((w) => w.catch(() => {})));
         heads = await this.deps.roomHeads(userId);
         for (const roomId of heads.keys()) void this.link(userId, roomId);
       }

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { CLIENT_ERROR_LEVELS, CLIENT_ERROR_LIMITS } from '../client-errors/client-error-model.js';
 import { USER_MESSAGE_TYPES } from '../messages/message-model.js';
 
 /**
@@ -59,6 +60,17 @@ export const ClientFrameSchema = Type.Union([
   frame('set_presence', {
     status: OneOf(STATUS),
     customStatus: Type.Optional(Type.Union([Type.String({ maxLength: 140 }), Type.Null()])),
+  }),
+  /** An error report from the client; the same fields and limits as `POST /v1/client-errors`. */
+  frame('error_log', {
+    message: Type.String({ minLength: 1, maxLength: CLIENT_ERROR_LIMITS.message }),
+    stack: Type.Optional(Type.String({ maxLength: CLIENT_ERROR_LIMITS.stack })),
+    context: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { maxProperties: CLIENT_ERROR_LIMITS.contextKeys }),
+    ),
+    clientVersion: Type.Optional(Type.String({ maxLength: CLIENT_ERROR_LIMITS.clientVersion })),
+    url: Type.Optional(Type.String({ maxLength: CLIENT_ERROR_LIMITS.url })),
+    level: Type.Optional(OneOf(CLIENT_ERROR_LEVELS)),
   }),
 ]);
 

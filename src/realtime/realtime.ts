@@ -81,7 +81,13 @@ export class Connection {
       username: p.username,
       heartbeatMs: this.opts.heartbeatMs,
     });
-    this.heads = await this.hub.add(this.session);
+    try {
+      this.heads = await this.hub.add(this.session);
+    } catch (err) {
+      // The store is unreachable: leave nothing registered; the transport closes and the client retries.
+      this.hub.remove(this.session);
+      throw err;
+    }
     await this.services.presence
       .connected(p.userId, this.session.id)
       .catch((err) => this.logger.warn({ err }, 'presence connect failed'));

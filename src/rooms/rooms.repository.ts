@@ -29,6 +29,34 @@ export class RoomsRepository {
     return this.db.selectFrom('rooms').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  findByIds(ids: readonly string[]): Promise<RoomRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('rooms').selectAll().where('id', 'in', ids).execute();
+  }
+
+  /** Memberships among the given rooms and users (a superset of the pairs asked for). */
+  membershipsAmong(roomIds: readonly string[], userIds: readonly string[]): Promise<MemberRow[]> {
+    if (roomIds.length === 0 || userIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('members')
+      .selectAll()
+      .where('room_id', 'in', roomIds)
+      .where('user_id', 'in', userIds)
+      .execute();
+  }
+
+  /** Bans in force at `now` among the given rooms and users. */
+  bansAmong(roomIds: readonly string[], userIds: readonly string[], now: number) {
+    if (roomIds.length === 0 || userIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('room_bans')
+      .select(['room_id', 'user_id'])
+      .where('room_id', 'in', roomIds)
+      .where('user_id', 'in', userIds)
+      .where((b) => b.or([b('expires_at', 'is', null), b('expires_at', '>', now)]))
+      .execute();
+  }
+
   findByDmKey(key: string): Promise<RoomRow | undefined> {
     return this.db.selectFrom('rooms').selectAll().where('dm_key', '=', key).executeTakeFirst();
   }

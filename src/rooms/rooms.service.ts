@@ -179,6 +179,52 @@ export class RoomsService {
     return this.get(p, events[0]!.roomId);
   }
 
+  /**
+   * A server-owned `announcement` room with a fixed id, created on first use. It is discoverable and
+   * joinable like any announcement room but starts with no members, so no one holds a role that
+   * lets them post through the member API. `createdBy` is recorded as its creator; its
+   * `room_created` event has no actor, since no member follows from it (the hub has the creator of a
+   * room follow it).
+   */
+  async ensureSystemRoom(roomId: string, name: string, createdBy: string): Promise<void> {
+    if (await this.store.repos.rooms.findById(roomId)) return;
+    const now = this.now();
+    let events: RoomEvent[];
+    try {
+      events = await this.store.tx(async (r) => {
+        await r.rooms.insert({
+          id: roomId,
+          type: 'announcement',
+          name,
+          description: '',
+          avatar: null,
+          created_by: createdBy,
+          created_at: now,
+          updated_at: now,
+          last_activity: now,
+          max_members: DEFAULT_MAX_MEMBERS.announcement,
+          settings: JSON.stringify(
+            defaultSettings({ maxFileSize: this.opts.maxFileSize, retentionDays: this.opts.retentionDays }),
+          ),
+          dm_key: null,
+        });
+        const created = (await r.rooms.findById(roomId))!;
+        return [
+          await appendOne(r, roomId, now, {
+            type: 'room_created',
+            actorId: null,
+            body: { room: toRoomView(created) },
+          }),
+        ];
+      });
+    } catch (err) {
+      // Created at the same moment by another request or node: the primary key let one win.
+      if (await this.store.repos.rooms.findById(roomId)) return;
+      throw err;
+    }
+    this.bus.publish(events);
+  }
+
   async list(
     p: Principal,
     q: { type?: string; limit: number; offset: number; joined?: boolean },

@@ -22,6 +22,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** PostgreSQL schema to use (created if missing); lets tests isolate themselves. */
   pgSchema?: string;
+  /** Errors of idle pooled connections (e.g. the server restarted); they are not fatal. */
+  onIdleError?: (err: Error) => void;
 }
 
 const INT8_OID = 20;
@@ -95,14 +97,26 @@ function createPostgres(opts: DatabaseOptions): DatabaseHandle {
           ? (v: string) => Number(v)
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
+    // A dead or stuck database must fail requests, not hang them.
+    connectionTimeoutMillis: 5000,
+    query_timeout: 30_000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
+  // An idle connection the server closed (a PostgreSQL restart) is reported here; without a
+  // listener it would crash the process. The pool drops it and opens a new one when needed.
+  pool.on('error', (err) => opts.onIdleError?.(err));
   let schemaReady: Promise<void> | undefined;
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({
       pool: async () => {
         if (schema) {
-          schemaReady ??= pool.query(`create schema if not exists ${schema}`).then(() => undefined);
+          // Nodes starting together may race to create it; losing that race is fine.
+          schemaReady ??= pool.query(`create schema if not exists ${schema}`).then(
+            () => undefined,
+            (err: { code?: string }) => {
+              if (err.code !== '23505' && err.code !== '42P06') throw err;
+            },
+          );
           await schemaReady;
         }
         return pool;

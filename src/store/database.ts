@@ -152,6 +152,44 @@ export interface JobsTable {
   finished_at: number | null;
 }
 
+/** Error reports from clients (src/client-errors), kept for a bounded time per user. */
+export interface ClientErrorsTable {
+  id: string;
+  user_id: string;
+  /** 'error' or 'warning'. */
+  level: string;
+  message: string;
+  stack: string | null;
+  /** JSON object with secrets redacted, or null. */
+  context: string | null;
+  client_version: string | null;
+  url: string | null;
+  /** The User-Agent header of a REST report; null over the WebSocket. */
+  user_agent: string | null;
+  /** 'http' or 'websocket'. */
+  source: string;
+  created_at: number;
+}
+
+/**
+ * SQLite only (migration 003): a stable integer per live message, the rowid of its entries in the
+ * `messages_fts` and `messages_trigram` FTS5 tables. Kept in step by triggers on `messages`.
+ */
+export interface MessageSearchTable {
+  doc_id: Generated<number>;
+  message_id: string;
+}
+
+/**
+ * PostgreSQL only (migration 003): the search document of each live message, kept in step by a
+ * trigger on `messages`.
+ */
+export interface MessageDocumentsTable {
+  message_id: string;
+  /** tsvector; read as its text form. */
+  document: string;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -162,6 +200,9 @@ export interface Database {
   messages: MessagesTable;
   reactions: ReactionsTable;
   jobs: JobsTable;
+  client_errors: ClientErrorsTable;
+  message_search: MessageSearchTable;
+  message_documents: MessageDocumentsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -170,3 +211,4 @@ export type MemberRow = Selectable<MembersTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewMessageRow = Insertable<MessagesTable>;
+export type ClientErrorRow = Selectable<ClientErrorsTable>;

@@ -9,11 +9,15 @@ import {
 import type { Database } from './database.js';
 import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-jobs.js';
+import * as m003 from './migrations/003-search.js';
+import * as m004 from './migrations/004-client-errors.js';
 
 /** Migrations live in code so the same list runs from source, from dist and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
   '002-jobs': m002,
+  '003-search': m003,
+  '004-client-errors': m004,
 };
 
 class CodeMigrationProvider implements MigrationProvider {
@@ -26,8 +30,15 @@ export interface MigrateResult {
   applied: string[];
 }
 
-/** Applies pending migrations; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<MigrateResult> {
+/** PostgreSQL: a relation or schema vanished while being looked at (another schema's DDL). */
+const VANISHED = new Set(['42P01', '3F000']);
+
+/**
+ * Applies pending migrations; throws with the failing migration's name. Before running anything,
+ * Kysely's migrator lists the tables of every schema in the database; a table dropped by someone
+ * else at that moment (another app's or test's schema) fails that listing, so it is retried.
+ */
+export async function migrateToLatest(db: Kysely<Database>, attempts = 3): Promise<MigrateResult> {
   const migrator = new Migrator({
     db,
     provider: new CodeMigrationProvider(),
@@ -35,6 +46,10 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<MigrateResu
   });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
+  const code = (error as { code?: string } | undefined)?.code;
+  if (error && !failed && attempts > 1 && code && VANISHED.has(code)) {
+    return migrateToLatest(db, attempts - 1);
+  }
   if (error) {
     const msg = error instanceof Error ? error.message : String(error);
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${msg}`);

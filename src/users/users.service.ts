@@ -84,4 +84,13 @@ export class UsersService {
   async setAdmin(userId: string, isAdmin: boolean): Promise<void> {
     await this.store.repos.users.update(userId, { is_admin: isAdmin ? 1 : 0 }, this.now());
   }
+
+  /**
+   * Throws FORBIDDEN unless the user is a server admin now. Checked in the store, not taken from the
+   * token: an access token keeps the `isAdmin` it was issued with until it expires.
+   */
+  async requireServerAdmin(userId: string): Promise<void> {
+    const u = await this.store.repos.users.findById(userId);
+    if (u?.is_admin !== 1) throw Errors.forbidden('Only server admins can do that');
+  }
 }

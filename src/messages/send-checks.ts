@@ -1,0 +1,75 @@
+import type { AppError } from '../errors/errors.js';
+import { Errors } from '../errors/errors.js';
+import { isDiscoverable } from '../rooms/room-access.js';
+import { atLeast } from '../rooms/room-model.js';
+import type { UserRow } from '../store/database.js';
+import type { Repos } from '../store/store.js';
+import type { SendItem } from './send-batch.js';
+
+export interface SendContext {
+  authors: Map<string, UserRow>;
+  /** Items (by index) refused, with why. */
+  refused: Map<number, AppError>;
+}
+
+/**
+ * Checks a batch of sends inside its transaction, with one query per table for the whole batch
+ * instead of several per message: the room exists and the author may see it, is a member, is not
+ * banned or muted, may post in an announcement room, and `replyTo` is a message of the same room.
+ * Doing it inside the transaction also means a kick or ban can no longer slip in between check and commit.
+ */
+export async function checkSends(
+  r: Repos,
+  items: readonly SendItem[],
+  indexes: readonly number[],
+): Promise<SendContext> {
+  const refused = new Map<number, AppError>();
+  const authorIds = [...new Set(items.map((it) => it.authorId))];
+  const checked = indexes.filter((i) => items[i]!.authorize);
+  const roomIds = [...new Set(checked.map((i) => items[i]!.roomId))];
+  const checkedAuthors = [...new Set(checked.map((i) => items[i]!.authorId))];
+  const parentIds = [...new Set(checked.flatMap((i) => (items[i]!.replyTo ? [items[i]!.replyTo!] : [])))];
+  const now = items[0]?.now ?? Date.now();
+  const [authors, rooms, members, bans, parents] = await Promise.all([
+    r.users.findByIds(authorIds),
+    r.rooms.findByIds(roomIds),
+    r.rooms.membershipsAmong(roomIds, checkedAuthors),
+    r.rooms.bansAmong(roomIds, checkedAuthors, now),
+    r.messages.findByIds(parentIds),
+  ]);
+  const authorById = new Map(authors.map((u) => [u.id, u]));
+  const roomById = new Map(rooms.map((x) => [x.id, x]));
+  const memberOf = new Map(members.map((m) => [`${m.room_id}\u0000${m.user_id}`, m]));
+  const banned = new Set(bans.map((b) => `${b.room_id}\u0000${b.user_id}`));
+  const parentById = new Map(parents.map((m) => [m.id, m]));
+
+  for (const i of indexes) {
+    const it = items[i]!;
+    if (!it.authorize) continue;
+    if (!authorById.has(it.authorId)) {
+      refused.set(i, Errors.userNotFound('The sending user no longer exists'));
+      continue;
+    }
+    const room = roomById.get(it.roomId);
+    const key = `${it.roomId}\u0000${it.authorId}`;
+    const member = memberOf.get(key);
+    // Same answers as loadRoom/requireMember: rooms one may not see do not exist.
+    if (!room || (!member && !isDiscoverable(room.type))) refused.set(i, Errors.roomNotFound());
+    else if (banned.has(key)) refused.set(i, Errors.banned());
+    else if (!member) refused.set(i, Errors.notMember());
+    else if (room.type === 'announcement' && !atLeast(member.role, 'admin'))
+      refused.set(i, Errors.readOnlyRoom());
+    else if (member.muted_until !== null && member.muted_until > it.now) {
+      refused.set(
+        i,
+        Errors.forbidden(`You are muted in this room until ${new Date(member.muted_until).toISOString()}`),
+      );
+    } else if (it.replyTo) {
+      const parent = parentById.get(it.replyTo);
+      if (!parent || parent.room_id !== it.roomId) {
+        refused.set(i, Errors.messageNotFound('replyTo: no such message in this room'));
+      }
+    }
+  }
+  return { authors: authorById, refused };
+}
