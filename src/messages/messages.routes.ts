@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Principal } from '../auth/principal.js';
 import { eventFrame } from '../events/room-event.js';
 import type { HttpDeps } from '../http/http-deps.js';
 import { ErrorBody, envelope, Id, MessageSchema, RoomEventSchema, StringEnum } from '../http/schemas.js';
@@ -186,6 +187,16 @@ export function messagesRoutes(deps: HttpDeps) {
       200: envelope(Type.Object({ emoji: Type.String(), users: Type.Array(Type.String()) })),
       ...errors,
     };
+    /** One handler for adding and removing: answers the emoji's users after the change. */
+    const react =
+      (add: boolean) =>
+      async (req: { principal: Principal; params: { roomId: string; messageId: string; emoji: string } }) => {
+        const { roomId, messageId, emoji } = req.params;
+        return {
+          success: true as const,
+          data: { emoji, users: await messages.react(req.principal, roomId, messageId, emoji, add) },
+        };
+      };
     app.put(
       '/rooms/:roomId/messages/:messageId/reactions/:emoji',
       {
@@ -196,13 +207,7 @@ export function messagesRoutes(deps: HttpDeps) {
           response: reactionResponse,
         },
       },
-      async (req) => {
-        const { roomId, messageId, emoji } = req.params;
-        return {
-          success: true as const,
-          data: { emoji, users: await messages.react(req.principal, roomId, messageId, emoji, true) },
-        };
-      },
+      react(true),
     );
     app.delete(
       '/rooms/:roomId/messages/:messageId/reactions/:emoji',
@@ -214,13 +219,7 @@ export function messagesRoutes(deps: HttpDeps) {
           response: reactionResponse,
         },
       },
-      async (req) => {
-        const { roomId, messageId, emoji } = req.params;
-        return {
-          success: true as const,
-          data: { emoji, users: await messages.react(req.principal, roomId, messageId, emoji, false) },
-        };
-      },
+      react(false),
     );
 
     app.put(

@@ -1,7 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../store/database.js';
 import type { SearchHit, SearchQuery, SearchRepository } from './search.repository.js';
-import { containsPattern, MESSAGE_COLUMNS, SEARCH_ORDER, searchConditions } from './search-sql.js';
+import { containsPattern, runSearch, searchConditions } from './search-sql.js';
 
 /**
  * PostgreSQL (migration 003): word terms match the stored `message_documents.document` tsvector
@@ -33,13 +33,6 @@ export class PostgresSearchRepository implements SearchRepository {
       if (t.kind === 'substring') where.push(sql`messages.content ilike ${containsPattern(t.text)}`);
     }
 
-    const { rows } = await sql<SearchHit>`
-      select ${MESSAGE_COLUMNS}, ${rank} as rank
-      from ${from}
-      left join users on users.id = messages.author_id
-      where ${sql.join(where, sql` and `)}
-      ${SEARCH_ORDER}
-      limit ${q.limit} offset ${q.offset}`.execute(this.db);
-    return rows;
+    return runSearch(this.db, from, where, rank, q);
   }
 }

@@ -1,5 +1,6 @@
-import { type RawBuilder, sql } from 'kysely';
-import type { SearchQuery } from './search.repository.js';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Database } from '../store/database.js';
+import type { SearchHit, SearchQuery } from './search.repository.js';
 
 /**
  * Conditions every search applies, the same on SQLite and PostgreSQL: live messages of rooms the
@@ -34,6 +35,23 @@ export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** Select list and order shared by both engines; `rank` is higher for better matches. */
-export const MESSAGE_COLUMNS = sql`messages.*, users.display_name as author_name, users.avatar as author_avatar`;
-export const SEARCH_ORDER = sql`order by rank desc, messages.created_at desc, messages.id desc`;
+/**
+ * The query both engines end with: messages (with author) from `from`, filtered by `where`, ranked by
+ * `rank` (higher is better; newest first on ties), one page.
+ */
+export async function runSearch(
+  db: Kysely<Database>,
+  from: RawBuilder<unknown>,
+  where: RawBuilder<unknown>[],
+  rank: RawBuilder<unknown>,
+  q: Pick<SearchQuery, 'limit' | 'offset'>,
+): Promise<SearchHit[]> {
+  const { rows } = await sql<SearchHit>`
+    select messages.*, users.display_name as author_name, users.avatar as author_avatar, ${rank} as rank
+    from ${from}
+    left join users on users.id = messages.author_id
+    where ${sql.join(where, sql` and `)}
+    order by rank desc, messages.created_at desc, messages.id desc
+    limit ${q.limit} offset ${q.offset}`.execute(db);
+  return rows;
+}

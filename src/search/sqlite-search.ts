@@ -1,7 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../store/database.js';
 import type { SearchHit, SearchQuery, SearchRepository, SearchTerm } from './search.repository.js';
-import { containsPattern, MESSAGE_COLUMNS, SEARCH_ORDER, searchConditions } from './search-sql.js';
+import { containsPattern, runSearch, searchConditions } from './search-sql.js';
 
 /** The trigram tokenizer can only use its index for substrings of at least 3 characters. */
 const TRIGRAM_MIN = 3;
@@ -50,13 +50,6 @@ export class SqliteSearchRepository implements SearchRepository {
     }
     for (const s of short) where.push(sql`messages.content like ${containsPattern(s)} escape '\\'`);
 
-    const { rows } = await sql<SearchHit>`
-      select ${MESSAGE_COLUMNS}, ${rank} as rank
-      from ${from}
-      left join users on users.id = messages.author_id
-      where ${sql.join(where, sql` and `)}
-      ${SEARCH_ORDER}
-      limit ${q.limit} offset ${q.offset}`.execute(this.db);
-    return rows;
+    return runSearch(this.db, from, where, rank, q);
   }
 }
