@@ -309,6 +309,13 @@ export const SETTINGS = {
     description:
       'Comma-separated browser origins allowed to call the API and open WebSockets; empty allows same-origin only.',
   },
+  metricsToken: {
+    env: 'METRICS_TOKEN',
+    type: 'string',
+    secret: true,
+    description:
+      'When set, `/metrics` requires `Authorization: Bearer <this token>`. Unset: `/metrics` is open (keep it off the public network).',
+  },
   trustProxy: {
     env: 'TRUST_PROXY',
     type: 'bool',

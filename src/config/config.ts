@@ -44,6 +44,7 @@ export interface Config {
   groupCommitMaxBatch: number;
   groupCommitMaxWaitMs: number;
   corsOrigins: string[];
+  metricsToken: string | undefined;
   trustProxy: boolean;
 }
 

@@ -427,6 +427,7 @@ describe('redactConfig', () => {
       AUTH_EXTERNAL_AUDIENCE: 'app',
       AUTH_EXTERNAL_SECRET: 'external-shared-secret-0123456789',
       REDIS_URL: 'redis://:redispass0123@cache.internal:6379',
+      METRICS_TOKEN: 'metrics-token-0123',
       PORT: '9000',
     });
 
@@ -440,13 +441,20 @@ describe('redactConfig', () => {
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('external-shared-secret');
     expect(text).not.toContain('redispass0123');
+    expect(text).not.toContain('metrics-token-0123');
   });
 
   it('masks exactly the settings declared secret', () => {
     const c = full();
     const redacted = redactConfig(c);
     const secrets = settings.filter(([, s]) => s.secret).map(([k]) => k);
-    expect(secrets.sort()).toEqual(['databaseUrl', 'externalSecret', 'jwtSecret', 'redisUrl']);
+    expect(secrets.sort()).toEqual([
+      'databaseUrl',
+      'externalSecret',
+      'jwtSecret',
+      'metricsToken',
+      'redisUrl',
+    ]);
     for (const [key, spec] of settings) {
       if (spec.secret) expect(redacted[key], key).toBe('***');
       else expect(redacted[key], key).toEqual(c[key]);

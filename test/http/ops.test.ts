@@ -71,3 +71,25 @@ for (const backend of await availableBackends()) {
     });
   });
 }
+
+for (const backend of (await availableBackends()).slice(0, 1)) {
+  describe(`metrics behind METRICS_TOKEN (${backend})`, () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp(backend, { METRICS_TOKEN: 'scrape-token-0123456789' });
+    });
+    afterAll(() => t.close());
+
+    it('refuses a scrape without the token or with a wrong one, and serves it with the token', async () => {
+      expect((await fetch(`${t.baseUrl}/metrics`)).status).toBe(401);
+      const wrong = await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: 'Bearer nope' } });
+      expect(wrong.status).toBe(401);
+      expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
+      const ok = await fetch(`${t.baseUrl}/metrics`, {
+        headers: { authorization: 'Bearer scrape-token-0123456789' },
+      });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('switchboard_http_request_duration_seconds');
+    });
+  });
+}
