@@ -15,11 +15,14 @@ import { requestSerializer } from './http/log-redaction.js';
 import { type App, buildHttpServer } from './http/server.js';
 import { MessagesService } from './messages/messages.service.js';
 import { Metrics } from './metrics/metrics.js';
+import { ModerationService } from './moderation/moderation.service.js';
+import { PollsService } from './polls/polls.service.js';
 import { PresenceService } from './presence/presence.service.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { Hub } from './realtime/hub.js';
 import { Realtime } from './realtime/realtime.js';
 import { ReceiptsService } from './receipts/receipts.service.js';
+import { RetentionService } from './retention/retention.service.js';
 import { RoomsService } from './rooms/rooms.service.js';
 import { createDatabase } from './store/create-database.js';
 import { migrateToLatest } from './store/migrate.js';
@@ -43,6 +46,9 @@ export interface Switchboard {
   receipts: ReceiptsService;
   presence: PresenceService;
   realtime: Realtime;
+  moderation: ModerationService;
+  /** Deletes messages past their room's retention; runs every RETENTION_INTERVAL_MS. */
+  retention: RetentionService;
   http: App;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
@@ -169,7 +175,10 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   );
   const typing = new TypingService(bus, { timeoutMs: config.typingTimeout }, now);
   const authLimiter = backends.limiter('auth', { points: config.authRateLimit, duration: 60 });
+  const moderation = new ModerationService(store, bus, now);
+  const retention = new RetentionService(store);
   const announcements = new AnnouncementsService(users, rooms, messages, bus);
+  const polls = new PollsService(store, bus, messages, now);
   const clientErrors = new ClientErrorsService(
     new ClientErrorsRepository(store.db),
     users,
@@ -181,7 +190,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   const hub = new Hub({ bus, roomHeads: (userId) => store.repos.rooms.roomHeads(userId) });
   const realtime = new Realtime(
     hub,
-    { messages, rooms, receipts, typing, presence, clientErrors },
+    { messages, rooms, receipts, typing, presence, clientErrors, polls },
     store.repos.events,
     logger,
     {
@@ -203,12 +212,14 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       users,
       rooms,
       messages,
+      polls,
       receipts,
       presence,
       realtime,
       authLimiter,
       announcements,
       clientErrors,
+      moderation,
     },
     logger,
   );
@@ -220,6 +231,26 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     authTimeoutMs: 10_000,
     hardMaxFrameBytes: config.wsMaxFrameBytes * 4,
   });
+
+  // Every node may run it: the deletes are idempotent.
+  let retentionRunning = false;
+  const retentionTimer =
+    config.retentionIntervalMs > 0
+      ? setInterval(() => {
+          if (retentionRunning) return;
+          retentionRunning = true;
+          retention
+            .run(now())
+            .then((r) => {
+              if (r.messages > 0 || r.events > 0) logger.info(r, 'message retention applied');
+            })
+            .catch((err) => logger.warn({ err }, 'message retention failed'))
+            .finally(() => {
+              retentionRunning = false;
+            });
+        }, config.retentionIntervalMs)
+      : undefined;
+  retentionTimer?.unref();
 
   let closed = false;
   return {
@@ -236,6 +267,8 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     receipts,
     presence,
     realtime,
+    moderation,
+    retention,
     http,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
@@ -245,6 +278,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     async close() {
       if (closed) return;
       closed = true;
+      if (retentionTimer) clearInterval(retentionTimer);
       await gateway.close();
       await http.close();
       hub.close();

@@ -70,6 +70,7 @@ export interface ServerFrames {
   };
   user_left: LogEventFrame & { userId: string; reason: 'left' | 'kicked' | 'banned' };
   member_updated: LogEventFrame & { userId: string; role: string };
+  member_muted: LogEventFrame & { userId: string; mutedUntil: string | null; by: string; reason?: string };
   room_created: LogEventFrame & { room: Record<string, unknown> };
   room_updated: LogEventFrame & { room: Record<string, unknown> };
   typing_indicator: {

@@ -177,6 +177,14 @@ export const SETTINGS = {
     min: 0,
     description: 'Default message retention in days for new rooms; 0 keeps messages forever.',
   },
+  retentionIntervalMs: {
+    env: 'RETENTION_INTERVAL_MS',
+    type: 'int',
+    default: 3_600_000,
+    min: 0,
+    description:
+      "Milliseconds between runs of the job that deletes messages older than their room's `settings.messageRetention`; 0 turns the job off.",
+  },
   presenceTtl: {
     env: 'PRESENCE_TTL',
     type: 'int',

@@ -27,6 +27,7 @@ export interface Config {
   maxBodySize: number;
   typingTimeout: number;
   messageRetentionDays: number;
+  retentionIntervalMs: number;
   presenceTtl: number;
   websocketIdleTimeout: number;
   wsMaxFrameBytes: number;

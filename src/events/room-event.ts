@@ -1,4 +1,5 @@
 import type { MessageView } from '../messages/message-model.js';
+import type { PollView } from '../polls/poll-model.js';
 import type { Role, RoomView } from '../rooms/room-model.js';
 
 /**
@@ -26,7 +27,11 @@ export interface RoomEventBodies {
     invitedBy?: string;
   };
   user_left: { userId: string; reason: 'left' | 'kicked' | 'banned'; by?: string };
+  /** A poll's votes changed or it was closed: the tally as it is now (no `myVotes`). */
+  poll_updated: { messageId: string; poll: PollView };
   member_updated: { userId: string; role: Role; by: string };
+  /** A timed mute set, or lifted (`mutedUntil: null`). */
+  member_muted: { userId: string; mutedUntil: string | null; by: string; reason?: string };
 }
 
 export type RoomEventType = keyof RoomEventBodies;

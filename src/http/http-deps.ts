@@ -4,6 +4,8 @@ import type { ClientErrorsService } from '../client-errors/client-errors.service
 import type { Config } from '../config/config.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { ModerationService } from '../moderation/moderation.service.js';
+import type { PollsService } from '../polls/polls.service.js';
 import type { PresenceService } from '../presence/presence.service.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { Realtime } from '../realtime/realtime.js';
@@ -21,10 +23,12 @@ export interface HttpDeps {
   users: UsersService;
   rooms: RoomsService;
   messages: MessagesService;
+  polls: PollsService;
   receipts: ReceiptsService;
   presence: PresenceService;
   realtime: Realtime;
   authLimiter: RateLimiter;
   announcements: AnnouncementsService;
   clientErrors: ClientErrorsService;
+  moderation: ModerationService;
 }

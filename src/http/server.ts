@@ -10,6 +10,8 @@ import type { Principal } from '../auth/principal.js';
 import { clientErrorsRoutes } from '../client-errors/client-errors.routes.js';
 import { Errors } from '../errors/errors.js';
 import { messagesRoutes } from '../messages/messages.routes.js';
+import { moderationRoutes } from '../moderation/moderation.routes.js';
+import { pollsRoutes } from '../polls/polls.routes.js';
 import { presenceRoutes } from '../presence/presence.routes.js';
 import { receiptsRoutes } from '../receipts/receipts.routes.js';
 import { roomsRoutes } from '../rooms/rooms.routes.js';
@@ -117,6 +119,8 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(usersRoutes(deps), { prefix: '/v1/users' });
   await app.register(roomsRoutes(deps), { prefix: '/v1/chat' });
   await app.register(messagesRoutes(deps), { prefix: '/v1/chat' });
+  await app.register(pollsRoutes(deps), { prefix: '/v1/chat' });
+  await app.register(moderationRoutes(deps), { prefix: '/v1/chat' });
   await app.register(receiptsRoutes(deps), { prefix: '/v1/chat' });
   await app.register(searchRoutes(deps), { prefix: '/v1/chat' });
   await app.register(presenceRoutes(deps), { prefix: '/v1/presence' });

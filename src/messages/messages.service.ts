@@ -68,6 +68,14 @@ export class MessagesService {
     return this.sendChecked(p, roomId, input, content);
   }
 
+  /**
+   * Sends a `poll` message (content = question) whose definition rides in its metadata under `poll`;
+   * the same checks, rate limit and group commit as `send`. Validated by PollsService (src/polls).
+   */
+  async sendPoll(p: Principal, roomId: string, question: string, poll: object): Promise<SendResult> {
+    return this.send(p, roomId, { content: question, type: 'poll', metadata: { poll } });
+  }
+
   /** Sends a direct message to a user, opening the conversation on first use. */
   async sendDirect(p: Principal, toUserId: string, input: SendInput): Promise<SendResult> {
     const content = this.checkContent(input.content);

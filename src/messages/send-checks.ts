@@ -62,7 +62,9 @@ export async function checkSends(
     else if (member.muted_until !== null && member.muted_until > it.now) {
       refused.set(
         i,
-        Errors.forbidden(`You are muted in this room until ${new Date(member.muted_until).toISOString()}`),
+        Errors.muted(`You are muted in this room until ${new Date(member.muted_until).toISOString()}`, {
+          mutedUntil: new Date(member.muted_until).toISOString(),
+        }),
       );
     } else if (it.replyTo) {
       const parent = parentById.get(it.replyTo);

@@ -2,6 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import type { ClientErrorsService } from '../client-errors/client-errors.service.js';
 import { Errors } from '../errors/errors.js';
 import type { MessagesService } from '../messages/messages.service.js';
+import type { PollsService } from '../polls/polls.service.js';
 import type { PresenceService } from '../presence/presence.service.js';
 import type { ReceiptsService } from '../receipts/receipts.service.js';
 import type { RoomsService } from '../rooms/rooms.service.js';
@@ -15,6 +16,7 @@ export interface FrameServices {
   typing: TypingService;
   presence: PresenceService;
   clientErrors: ClientErrorsService;
+  polls: PollsService;
 }
 
 /** What a handler returns is sent back as `{type:'ack', id, ...result}`. */
@@ -83,6 +85,11 @@ export const FRAME_HANDLERS: { [T in Exclude<ClientFrameType, 'auth' | 'ping' | 
   async pin_message(s, p, f) {
     const m = await s.messages.pin(p, f.roomId, f.messageId, f.pinned ?? true);
     return { roomId: f.roomId, messageId: m.messageId, isPinned: m.isPinned };
+  },
+
+  async poll_vote(s, p, f) {
+    const poll = await s.polls.vote(p, f.roomId, f.messageId, f.optionIds);
+    return { roomId: f.roomId, messageId: f.messageId, poll };
   },
 
   async typing_start(s, p, f) {

@@ -52,6 +52,12 @@ export const ClientFrameSchema = Type.Union([
     action: Type.Optional(Type.Union([Type.Literal('add'), Type.Literal('remove')])),
   }),
   frame('pin_message', { roomId: Id, messageId: Id, pinned: Type.Optional(Type.Boolean()) }),
+  /** Vote, change or retract (empty optionIds) in a poll; same rules as PUT .../polls/:messageId/votes. */
+  frame('poll_vote', {
+    roomId: Id,
+    messageId: Id,
+    optionIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 10 }),
+  }),
   frame('typing_start', { roomId: Id }),
   frame('typing_stop', { roomId: Id }),
   frame('mark_read', { roomId: Id, seq: Seq }),

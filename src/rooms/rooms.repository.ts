@@ -194,6 +194,15 @@ export class RoomsRepository {
     return removed;
   }
 
+  async setMutedUntil(roomId: string, userId: string, until: number | null): Promise<void> {
+    await this.db
+      .updateTable('members')
+      .set({ muted_until: until })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .execute();
+  }
+
   async setRole(roomId: string, userId: string, role: string): Promise<void> {
     await this.db
       .updateTable('members')

@@ -190,6 +190,23 @@ export interface MessageDocumentsTable {
   document: string;
 }
 
+/** One option chosen by one user in a poll (src/polls). */
+export interface PollVotesTable {
+  message_id: string;
+  user_id: string;
+  option_id: string;
+  room_id: string;
+  created_at: number;
+}
+
+/** A closed poll: present once, when it was closed. */
+export interface PollClosuresTable {
+  message_id: string;
+  room_id: string;
+  closed_by: string;
+  closed_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -203,6 +220,8 @@ export interface Database {
   client_errors: ClientErrorsTable;
   message_search: MessageSearchTable;
   message_documents: MessageDocumentsTable;
+  poll_votes: PollVotesTable;
+  poll_closures: PollClosuresTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -11,6 +11,7 @@ import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-jobs.js';
 import * as m003 from './migrations/003-search.js';
 import * as m004 from './migrations/004-client-errors.js';
+import * as m005 from './migrations/005-polls.js';
 
 /** Migrations live in code so the same list runs from source, from dist and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002-jobs': m002,
   '003-search': m003,
   '004-client-errors': m004,
+  '005-polls': m005,
 };
 
 class CodeMigrationProvider implements MigrationProvider {

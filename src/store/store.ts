@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository.js';
 import { EventsRepository } from '../events/events.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
+import { PollsRepository } from '../polls/polls.repository.js';
 import { RoomsRepository } from '../rooms/rooms.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { DatabaseHandle, Dialect } from './create-database.js';
@@ -14,6 +15,7 @@ export interface Repos {
   rooms: RoomsRepository;
   messages: MessagesRepository;
   events: EventsRepository;
+  polls: PollsRepository;
 }
 
 function bind(db: Kysely<Database>): Repos {
@@ -23,6 +25,7 @@ function bind(db: Kysely<Database>): Repos {
     rooms: new RoomsRepository(db),
     messages: new MessagesRepository(db),
     events: new EventsRepository(db),
+    polls: new PollsRepository(db),
   };
 }
 
