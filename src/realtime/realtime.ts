@@ -106,14 +106,20 @@ export class Connection {
 
   async onMessage(text: string): Promise<void> {
     if (this.closed) return;
-    if (Buffer.byteLength(text) > this.opts.maxFrameBytes) {
-      this.error(undefined, 'PAYLOAD_TOO_LARGE', `Frame is larger than ${this.opts.maxFrameBytes} bytes`);
-      return;
-    }
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;
       this.framesInWindow = 0;
+    }
+    // Every frame counts, the malformed and oversized ones too: each of those costs an error frame.
+    if (++this.framesInWindow > this.opts.frameRate * 5) {
+      // Far past the limit: a runaway or hostile client; it may reconnect and resume.
+      this.session.close(CloseCodes.rateLimited.code, CloseCodes.rateLimited.reason);
+      return;
+    }
+    if (Buffer.byteLength(text) > this.opts.maxFrameBytes) {
+      this.error(undefined, 'PAYLOAD_TOO_LARGE', `Frame is larger than ${this.opts.maxFrameBytes} bytes`);
+      return;
     }
     const parsed = parseClientFrame(text);
     if (!parsed.ok) {
@@ -121,11 +127,6 @@ export class Connection {
       return;
     }
     const f = parsed.frame;
-    if (++this.framesInWindow > this.opts.frameRate * 5) {
-      // Far past the limit: a runaway or hostile client; it may reconnect and resume.
-      this.session.close(CloseCodes.rateLimited.code, CloseCodes.rateLimited.reason);
-      return;
-    }
     if (this.framesInWindow > this.opts.frameRate && f.type !== 'ping') {
       this.error(f.id, 'RATE_LIMITED', `More than ${this.opts.frameRate} frames per second`, {
         retryAfterMs: 1000 - (now - this.windowStart),

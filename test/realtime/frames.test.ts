@@ -321,5 +321,15 @@ for (const backend of await availableBackends()) {
       expect(c.all(is('error', { code: 'RATE_LIMITED' }))).toHaveLength(20);
       expect(c.all(is('ack')).length).toBeLessThanOrEqual(5);
     });
+
+    it('counts malformed frames towards the limit too: a flood of garbage is closed with 4029', async () => {
+      const [user] = await newUsers(t, 1);
+      const c = await live(t, user);
+      clients.push(c);
+      for (let i = 0; i < 30; i++) c.send('not json at all');
+      expect(await c.waitClose()).toEqual({ code: 4029, reason: 'too many frames' });
+      // Only the frames under five times the rate were answered, each with one error frame.
+      expect(c.all(is('error', { code: 'MALFORMED_JSON' })).length).toBeLessThanOrEqual(25);
+    });
   });
 }
