@@ -175,6 +175,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   );
   const typing = new TypingService(bus, { timeoutMs: config.typingTimeout }, now);
   const authLimiter = backends.limiter('auth', { points: config.authRateLimit, duration: 60 });
+  const apiLimiter = backends.limiter('api', { points: config.apiRateLimit, duration: 1 });
   const moderation = new ModerationService(store, bus, now);
   const retention = new RetentionService(store);
   const announcements = new AnnouncementsService(users, rooms, messages, bus);
@@ -217,6 +218,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       presence,
       realtime,
       authLimiter,
+      apiLimiter,
       announcements,
       clientErrors,
       moderation,

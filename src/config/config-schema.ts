@@ -280,6 +280,14 @@ export const SETTINGS = {
     min: 1,
     description: 'Messages a user may send per second (burst allowance equal to the rate).',
   },
+  apiRateLimit: {
+    env: 'API_RATE_LIMIT',
+    type: 'int',
+    default: 100,
+    min: 1,
+    description:
+      'Authenticated REST requests per second per user (all endpoints together); over it: 429 RATE_LIMITED.',
+  },
   authRateLimit: {
     env: 'AUTH_RATE_LIMIT',
     type: 'int',

@@ -40,6 +40,7 @@ export interface Config {
   presenceFanoutMaxMembers: number;
   presenceOfflineGraceMs: number;
   sendRateLimit: number;
+  apiRateLimit: number;
   authRateLimit: number;
   clientErrorRateLimit: number;
   groupCommitMaxBatch: number;

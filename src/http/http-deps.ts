@@ -28,6 +28,8 @@ export interface HttpDeps {
   presence: PresenceService;
   realtime: Realtime;
   authLimiter: RateLimiter;
+  /** Every authenticated REST request, per user. */
+  apiLimiter: RateLimiter;
   announcements: AnnouncementsService;
   clientErrors: ClientErrorsService;
   moderation: ModerationService;

@@ -13,6 +13,7 @@ import { messagesRoutes } from '../messages/messages.routes.js';
 import { moderationRoutes } from '../moderation/moderation.routes.js';
 import { pollsRoutes } from '../polls/polls.routes.js';
 import { presenceRoutes } from '../presence/presence.routes.js';
+import { enforceRateLimit } from '../ratelimit/enforce.js';
 import { receiptsRoutes } from '../receipts/receipts.routes.js';
 import { roomsRoutes } from '../rooms/rooms.routes.js';
 import { searchRoutes } from '../search/search.routes.js';
@@ -106,6 +107,7 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw Errors.unauthenticated('Send an access token: Authorization: Bearer <token>');
     req.principal = await deps.auth.authenticate(match[1]!);
+    await enforceRateLimit(deps.apiLimiter, req.principal.userId, 'requests');
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -101,6 +101,7 @@ describe.runIf(ready)('cluster: 3 nodes on PostgreSQL + Redis', () => {
       SEND_RATE_LIMIT: '100000',
       WS_FRAME_RATE: '100000',
       AUTH_RATE_LIMIT: '100000',
+      API_RATE_LIMIT: '100000',
     };
     nodes = ports.map((p) => new NodeProcess(p, env));
     // The first node migrates; the others find the schema ready.

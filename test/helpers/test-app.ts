@@ -49,6 +49,7 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
     AUTH_RATE_LIMIT: '1000',
     SEND_RATE_LIMIT: '1000',
+    API_RATE_LIMIT: '100000',
     ...(backend === 'postgres' ? { DATABASE_URL: PG_URL } : {}),
     ...env,
   });

@@ -93,3 +93,26 @@ for (const backend of (await availableBackends()).slice(0, 1)) {
     });
   });
 }
+
+for (const backend of (await availableBackends()).slice(0, 1)) {
+  describe(`API_RATE_LIMIT (${backend})`, () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp(backend, { API_RATE_LIMIT: '3' });
+    });
+    afterAll(() => t.close());
+
+    it('answers 429 RATE_LIMITED with Retry-After past the per-user request rate; other users are unaffected', async () => {
+      const [alice, bob] = [await t.newUser(), await t.newUser()];
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => t.api('GET', '/v1/users/me', { token: alice.token })),
+      );
+      const limited = answers.filter((r) => r.status === 429);
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(3);
+      expect(limited).toHaveLength(2);
+      expect(limited[0]!.body.error.code).toBe('RATE_LIMITED');
+      expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await t.api('GET', '/v1/users/me', { token: bob.token })).status).toBe(200);
+    });
+  });
+}
