@@ -23,6 +23,7 @@ import { Hub } from './realtime/hub.js';
 import { Realtime } from './realtime/realtime.js';
 import { ReceiptsService } from './receipts/receipts.service.js';
 import { RetentionService } from './retention/retention.service.js';
+import { JoinRequestsService } from './rooms/join-requests.service.js';
 import { RoomsService } from './rooms/rooms.service.js';
 import { createDatabase } from './store/create-database.js';
 import { migrateToLatest } from './store/migrate.js';
@@ -177,6 +178,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   const authLimiter = backends.limiter('auth', { points: config.authRateLimit, duration: 60 });
   const apiLimiter = backends.limiter('api', { points: config.apiRateLimit, duration: 1 });
   const moderation = new ModerationService(store, bus, now);
+  const joinRequests = new JoinRequestsService(store, bus, rooms, now);
   const retention = new RetentionService(store);
   const announcements = new AnnouncementsService(users, rooms, messages, bus);
   const polls = new PollsService(store, bus, messages, now);
@@ -222,6 +224,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       announcements,
       clientErrors,
       moderation,
+      joinRequests,
     },
     logger,
   );

@@ -10,6 +10,7 @@ import type { PresenceService } from '../presence/presence.service.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { Realtime } from '../realtime/realtime.js';
 import type { ReceiptsService } from '../receipts/receipts.service.js';
+import type { JoinRequestsService } from '../rooms/join-requests.service.js';
 import type { RoomsService } from '../rooms/rooms.service.js';
 import type { Store } from '../store/store.js';
 import type { UsersService } from '../users/users.service.js';
@@ -33,4 +34,5 @@ export interface HttpDeps {
   announcements: AnnouncementsService;
   clientErrors: ClientErrorsService;
   moderation: ModerationService;
+  joinRequests: JoinRequestsService;
 }

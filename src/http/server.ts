@@ -15,6 +15,7 @@ import { pollsRoutes } from '../polls/polls.routes.js';
 import { presenceRoutes } from '../presence/presence.routes.js';
 import { enforceRateLimit } from '../ratelimit/enforce.js';
 import { receiptsRoutes } from '../receipts/receipts.routes.js';
+import { joinRequestsRoutes } from '../rooms/join-requests.routes.js';
 import { roomsRoutes } from '../rooms/rooms.routes.js';
 import { searchRoutes } from '../search/search.routes.js';
 import { longPollRoutes } from '../transport/long-poll.routes.js';
@@ -123,6 +124,7 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(messagesRoutes(deps), { prefix: '/v1/chat' });
   await app.register(pollsRoutes(deps), { prefix: '/v1/chat' });
   await app.register(moderationRoutes(deps), { prefix: '/v1/chat' });
+  await app.register(joinRequestsRoutes(deps), { prefix: '/v1/chat' });
   await app.register(receiptsRoutes(deps), { prefix: '/v1/chat' });
   await app.register(searchRoutes(deps), { prefix: '/v1/chat' });
   await app.register(presenceRoutes(deps), { prefix: '/v1/presence' });

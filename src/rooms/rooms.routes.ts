@@ -142,14 +142,34 @@ export function roomsRoutes(deps: HttpDeps) {
     app.post(
       '/rooms/:roomId/join',
       {
+        // The body is optional: a bodyless join is an empty one.
+        preValidation: async (req) => {
+          (req as { body?: unknown }).body ??= {};
+        },
         schema: {
           tags: ['rooms'],
-          summary: 'Join a public or announcement room',
+          summary:
+            'Join a public or announcement room; one with settings.requireApproval records a join request (202)',
           params: RoomParams,
-          response: { 200: envelope(RoomSchema), ...errors },
+          body: Type.Object(
+            { message: Type.Optional(Type.String({ maxLength: 300 })) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: envelope(RoomSchema),
+            202: envelope(Type.Object({ status: Type.Literal('pending') })),
+            ...errors,
+          },
         },
       },
-      async (req) => ({ success: true as const, data: await rooms.join(req.principal, req.params.roomId) }),
+      async (req, reply) => {
+        const out = await deps.joinRequests.join(req.principal, req.params.roomId, req.body.message);
+        if (out.status === 'pending') {
+          reply.code(202);
+          return { success: true as const, data: { status: 'pending' as const } };
+        }
+        return { success: true as const, data: out.room };
+      },
     );
 
     app.delete(

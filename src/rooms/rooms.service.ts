@@ -301,6 +301,20 @@ export class RoomsService {
     return this.get(p, roomId);
   }
 
+  /**
+   * Adds one user as a member on an admin's approval (join requests), inside the caller's
+   * transaction: the usual add-members path (maxMembers, `user_joined` with invitedBy = approver).
+   */
+  addApproved(
+    r: Repos,
+    room: RoomRow,
+    userId: string,
+    approverId: string,
+    now: number,
+  ): Promise<RoomEvent[]> {
+    return this.addMembers(r, room, [userId], 'member', approverId, approverId, now);
+  }
+
   async leave(p: Principal, roomId: string): Promise<void> {
     const now = this.now();
     const events = await this.store.tx(async (r) => {

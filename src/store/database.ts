@@ -207,6 +207,14 @@ export interface PollClosuresTable {
   closed_at: number;
 }
 
+/** A pending request to join a room that requires approval (src/rooms/join-requests.*). */
+export interface JoinRequestsTable {
+  room_id: string;
+  user_id: string;
+  message: string | null;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -222,6 +230,7 @@ export interface Database {
   message_documents: MessageDocumentsTable;
   poll_votes: PollVotesTable;
   poll_closures: PollClosuresTable;
+  join_requests: JoinRequestsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -12,6 +12,7 @@ import * as m002 from './migrations/002-jobs.js';
 import * as m003 from './migrations/003-search.js';
 import * as m004 from './migrations/004-client-errors.js';
 import * as m005 from './migrations/005-polls.js';
+import * as m006 from './migrations/006-join-requests.js';
 
 /** Migrations live in code so the same list runs from source, from dist and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-search': m003,
   '004-client-errors': m004,
   '005-polls': m005,
+  '006-join-requests': m006,
 };
 
 class CodeMigrationProvider implements MigrationProvider {

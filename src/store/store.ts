@@ -3,6 +3,7 @@ import { RefreshTokensRepository } from '../auth/refresh-tokens.repository.js';
 import { EventsRepository } from '../events/events.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { PollsRepository } from '../polls/polls.repository.js';
+import { JoinRequestsRepository } from '../rooms/join-requests.repository.js';
 import { RoomsRepository } from '../rooms/rooms.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { DatabaseHandle, Dialect } from './create-database.js';
@@ -16,6 +17,7 @@ export interface Repos {
   messages: MessagesRepository;
   events: EventsRepository;
   polls: PollsRepository;
+  joinRequests: JoinRequestsRepository;
 }
 
 function bind(db: Kysely<Database>): Repos {
@@ -26,6 +28,7 @@ function bind(db: Kysely<Database>): Repos {
     messages: new MessagesRepository(db),
     events: new EventsRepository(db),
     polls: new PollsRepository(db),
+    joinRequests: new JoinRequestsRepository(db),
   };
 }
 
