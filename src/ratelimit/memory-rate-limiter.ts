@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { consumeOrWait } from './flexible.js';
 import type { RateLimiter, RateLimitRule } from './rate-limiter.js';
 
 /** In-process limiter for a single node. */
@@ -9,13 +10,7 @@ export class MemoryRateLimiter implements RateLimiter {
     this.limiter = new RateLimiterMemory({ points: rule.points, duration: rule.duration });
   }
 
-  async consume(key: string, points = 1): Promise<number> {
-    try {
-      await this.limiter.consume(key, points);
-      return 0;
-    } catch (res) {
-      if (res instanceof RateLimiterRes) return Math.max(1, res.msBeforeNext);
-      throw res;
-    }
+  consume(key: string, points = 1): Promise<number> {
+    return consumeOrWait(this.limiter, key, points);
   }
 }

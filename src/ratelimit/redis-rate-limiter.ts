@@ -1,5 +1,6 @@
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RedisLike } from '../bus/redis-like.js';
+import { consumeOrWait } from './flexible.js';
 import type { RateLimiter, RateLimitRule } from './rate-limiter.js';
 
 export interface RedisRateLimiterOptions {
@@ -31,13 +32,7 @@ export class RedisRateLimiter implements RateLimiter {
     });
   }
 
-  async consume(key: string, points = 1): Promise<number> {
-    try {
-      await this.limiter.consume(key, points);
-      return 0;
-    } catch (res) {
-      if (res instanceof RateLimiterRes) return Math.max(1, res.msBeforeNext);
-      throw res;
-    }
+  consume(key: string, points = 1): Promise<number> {
+    return consumeOrWait(this.limiter, key, points);
   }
 }
