@@ -15,6 +15,8 @@ import { requestSerializer } from './http/log-redaction.js';
 import { type App, buildHttpServer } from './http/server.js';
 import { MessagesService } from './messages/messages.service.js';
 import { Metrics } from './metrics/metrics.js';
+import type { AiModerationHook } from './moderation/ai-moderation.js';
+import { ContentPolicy } from './moderation/content-policy.js';
 import { ModerationService } from './moderation/moderation.service.js';
 import { PollsService } from './polls/polls.service.js';
 import { PresenceService } from './presence/presence.service.js';
@@ -63,6 +65,8 @@ export interface BuildOptions {
   pgSchema?: string;
   /** Clock for services (ms since epoch). */
   now?: () => number;
+  /** AI classifier for rooms with moderationLevel `strict`; without one they get the local filter. */
+  aiModeration?: AiModerationHook;
 }
 
 /** The store location: DATABASE_URL, or the SQLite file in DATA_DIR. */
@@ -150,6 +154,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     bus,
     rooms,
     backends.limiter('send', { points: config.sendRateLimit, duration: 1 }),
+    new ContentPolicy(opts.aiModeration, logger),
     {
       maxMessageLength: config.maxMessageLength,
       groupCommit: { maxBatch: config.groupCommitMaxBatch, maxWaitMs: config.groupCommitMaxWaitMs },

@@ -48,6 +48,7 @@ export const Errors = {
   messageDeleted: define('MESSAGE_DELETED', 'Message was deleted', 409),
   pollClosed: define('POLL_CLOSED', 'This poll is closed', 409),
   notAPoll: define('NOT_A_POLL', 'That message is not a poll', 400),
+  contentBlocked: define('CONTENT_BLOCKED', "The room's moderation blocked this message", 422),
   conflict: define('CONFLICT', 'Conflict', 409),
   rateLimited: define('RATE_LIMITED', 'Too many requests, slow down', 429),
   unavailable: define('SERVICE_UNAVAILABLE', 'Service unavailable', 503),

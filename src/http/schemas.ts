@@ -50,6 +50,7 @@ export const RoomSettingsSchema = Type.Object(
     messageRetention: Type.Integer({ minimum: 0, description: 'Days; 0 keeps messages forever' }),
     enableAI: Type.Boolean(),
     moderationLevel: StringEnum(MODERATION_LEVELS),
+    allowAnonymous: Type.Boolean({ description: 'Members may post under an alias (isAnonymous)' }),
   },
   { title: 'RoomSettings' },
 );

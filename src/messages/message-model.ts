@@ -10,8 +10,8 @@ export const MESSAGE_TYPES = [
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
-/** Types a user may send directly; `system` and `ai_response` are written by the server. */
-export const USER_MESSAGE_TYPES = ['text', 'image', 'file', 'audio', 'video', 'poll'] as const;
+/** Types a user may send directly; `poll` goes through the polls API, `system` and `ai_response` are written by the server. */
+export const USER_MESSAGE_TYPES = ['text', 'image', 'file', 'audio', 'video'] as const;
 
 export interface Attachment {
   id: string;

@@ -40,7 +40,16 @@ const SendBody = Type.Object(
         description: 'Idempotency key: a retried send returns the first message',
       }),
     ),
-    isAnonymous: Type.Optional(Type.Boolean()),
+    isAnonymous: Type.Optional(
+      Type.Boolean({ description: 'Post under an alias; the room must have settings.allowAnonymous' }),
+    ),
+    anonymousName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description: 'Alias for isAnonymous (default "Anonymous")',
+      }),
+    ),
     metadata: Type.Optional(
       Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 20 }),
     ),

@@ -3,16 +3,17 @@ import type { Bus } from '../bus/bus.js';
 import { Errors } from '../errors/errors.js';
 import type { RoomEvent } from '../events/room-event.js';
 import { appendOne } from '../events/room-log.js';
+import type { ContentPolicy } from '../moderation/content-policy.js';
 import { enforceRateLimit } from '../ratelimit/enforce.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import { loadRoom, type RoomAccess, requireMember, requireReadable } from '../rooms/room-access.js';
-import { atLeast } from '../rooms/room-model.js';
+import { atLeast, readSettings } from '../rooms/room-model.js';
 import type { RoomsService } from '../rooms/rooms.service.js';
 import type { MessageRow } from '../store/database.js';
 import { type GroupCommitOptions, GroupCommitter } from '../store/group-commit.js';
 import type { Repos, Store } from '../store/store.js';
 import type { MessageType, MessageView } from './message-model.js';
-import { toMessageView } from './message-views.js';
+import { ANONYMOUS_AUTHOR_ID, toMessageView } from './message-views.js';
 import { commitSendBatch, type SendItem, type SendResult } from './send-batch.js';
 
 export interface SendInput {
@@ -21,6 +22,8 @@ export interface SendInput {
   replyTo?: string | null;
   clientMsgId?: string | null;
   isAnonymous?: boolean;
+  /** Alias shown for an anonymous message (default `Anonymous`). */
+  anonymousName?: string | null;
   metadata?: Record<string, unknown> | null;
 }
 
@@ -52,11 +55,12 @@ export class MessagesService {
     private readonly bus: Bus,
     private readonly rooms: RoomsService,
     private readonly sendLimiter: RateLimiter,
+    private readonly policy: ContentPolicy,
     private readonly opts: MessagesServiceOptions,
     private readonly now: () => number = Date.now,
   ) {
     this.committer = new GroupCommitter(
-      (items) => this.store.tx((r) => commitSendBatch(r, items)),
+      (items) => this.store.tx((r) => commitSendBatch(r, items, policy)),
       opts.groupCommit,
     );
   }
@@ -64,6 +68,7 @@ export class MessagesService {
   /** Sends to a room. Resolves after commit; a retried `clientMsgId` returns the stored message. */
   async send(p: Principal, roomId: string, input: SendInput): Promise<SendResult> {
     const content = this.checkContent(input.content);
+    this.checkUserInput(input);
     await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
     return this.sendChecked(p, roomId, input, content);
   }
@@ -72,13 +77,27 @@ export class MessagesService {
    * Sends a `poll` message (content = question) whose definition rides in its metadata under `poll`;
    * the same checks, rate limit and group commit as `send`. Validated by PollsService (src/polls).
    */
-  async sendPoll(p: Principal, roomId: string, question: string, poll: object): Promise<SendResult> {
-    return this.send(p, roomId, { content: question, type: 'poll', metadata: { poll } });
+  async sendPoll(
+    p: Principal,
+    roomId: string,
+    question: string,
+    poll: { options: { text: string }[] },
+  ): Promise<SendResult> {
+    const content = this.checkContent(question);
+    await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
+    return this.sendChecked(
+      p,
+      roomId,
+      { content, type: 'poll', metadata: { poll } },
+      content,
+      poll.options.map((o) => o.text),
+    );
   }
 
   /** Sends a direct message to a user, opening the conversation on first use. */
   async sendDirect(p: Principal, toUserId: string, input: SendInput): Promise<SendResult> {
     const content = this.checkContent(input.content);
+    this.checkUserInput(input);
     // Rate-limited before the conversation is created, so a refused send creates nothing.
     await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
     const room = await this.rooms.findOrCreateDirect(p, toUserId);
@@ -121,10 +140,12 @@ export class MessagesService {
     roomId: string,
     input: SendInput,
     content: string,
+    extraTexts?: string[],
   ): Promise<SendResult> {
-    if (input.isAnonymous) throw Errors.forbidden('This room does not allow anonymous messages');
-    // Membership, bans, mutes, announcement rights and replyTo are checked inside the batch's
-    // transaction, for the whole batch at once (send-checks.ts).
+    const anonymousName = input.isAnonymous ? (input.anonymousName?.trim() ?? null) || null : null;
+    if (this.policy.hasAi) await this.aiModerate(p, roomId, [content, ...(extraTexts ?? [])]);
+    // Membership, bans, mutes, announcement and anonymity rights, replyTo and the local content
+    // filter are checked inside the batch's transaction, for the whole batch at once (send-checks.ts).
     const result = await this.committer.submit({
       roomId,
       authorId: p.userId,
@@ -135,10 +156,35 @@ export class MessagesService {
       clientMsgId: input.clientMsgId ?? null,
       attachments: null,
       metadata: input.metadata ?? null,
+      isAnonymous: input.isAnonymous === true,
+      anonymousName,
+      extraTexts,
       now: this.now(),
     });
     if (result.event) this.bus.publish([result.event]);
     return result;
+  }
+
+  /**
+   * The AI classification of `strict` rooms, before the message enters a batch (a model call must
+   * not hold a transaction open). Skipped when the local filter will refuse the text anyway.
+   */
+  private async aiModerate(p: Principal, roomId: string, texts: string[]): Promise<void> {
+    const room = await this.store.repos.rooms.findById(roomId);
+    if (!room) return; // the batch answers ROOM_NOT_FOUND
+    const level = readSettings(room.settings).moderationLevel;
+    if (level !== 'strict' || this.policy.checkLocal(level, texts)) return;
+    await this.policy.checkAi(level, texts.join('\n'), { roomId, userId: p.userId });
+  }
+
+  /** Rules for what users send directly (not server-side posts). */
+  private checkUserInput(input: SendInput): void {
+    if (input.type === 'poll') {
+      throw Errors.validation('Create polls with POST /v1/rooms/:roomId/polls, which checks their options');
+    }
+    if (input.anonymousName != null && !input.isAnonymous) {
+      throw Errors.validation('anonymousName needs isAnonymous: true');
+    }
   }
 
   async history(p: Principal, roomId: string, q: HistoryInput) {
@@ -152,8 +198,11 @@ export class MessagesService {
     const hasMore = rows.length > q.limit;
     const page = hasMore ? (ascending ? rows.slice(0, q.limit) : rows.slice(1)) : rows;
     const reactions = await this.store.repos.messages.reactionsFor(page.map((m) => m.id));
+    const revealAuthor = canSeeAnonymousAuthors(a);
     const messages = page.map((m) =>
-      toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id)),
+      toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id), {
+        revealAuthor,
+      }),
     );
     return {
       messages,
@@ -169,20 +218,23 @@ export class MessagesService {
   async get(p: Principal, roomId: string, messageId: string): Promise<MessageView> {
     const a = await loadRoom(this.store.repos, p, roomId, this.now());
     requireReadable(a);
-    return this.view(this.store.repos, roomId, messageId);
+    return this.view(this.store.repos, roomId, messageId, canSeeAnonymousAuthors(a));
   }
 
   async edit(p: Principal, roomId: string, messageId: string, content: string): Promise<MessageView> {
     const text = this.checkContent(content);
+    if (this.policy.hasAi) await this.aiModerate(p, roomId, [text]);
     return this.mutate(p, roomId, messageId, async (r, a, msg, now) => {
       requireMember(a);
       if (msg.author_id !== p.userId) throw Errors.forbidden('You can only edit your own messages');
       if (msg.type !== 'text') throw Errors.validation(`Messages of type ${msg.type} cannot be edited`);
+      const blocked = this.policy.checkLocal(readSettings(a.room.settings).moderationLevel, [text]);
+      if (blocked) throw blocked;
       await r.messages.update(messageId, { content: text, edited_at: now });
       const message = await this.view(r, roomId, messageId);
       return appendOne(r, roomId, now, {
         type: 'message_updated',
-        actorId: p.userId,
+        actorId: msg.is_anonymous === 1 ? null : p.userId,
         body: { message, change: 'edit' },
       });
     });
@@ -202,10 +254,12 @@ export class MessagesService {
         pinned_at: null,
       });
       await r.messages.clearReactions(messageId);
+      // An author taking back an anonymous message stays anonymous.
+      const self = msg.is_anonymous === 1 && msg.author_id === p.userId;
       return appendOne(r, roomId, now, {
         type: 'message_deleted',
-        actorId: p.userId,
-        body: { messageId, deletedBy: p.userId },
+        actorId: self ? null : p.userId,
+        body: { messageId, deletedBy: self ? ANONYMOUS_AUTHOR_ID : p.userId },
       });
     });
   }
@@ -271,8 +325,11 @@ export class MessagesService {
     requireReadable(a);
     const rows = await this.store.repos.messages.pinned(roomId);
     const reactions = await this.store.repos.messages.reactionsFor(rows.map((m) => m.id));
+    const revealAuthor = canSeeAnonymousAuthors(a);
     return rows.map((m) =>
-      toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id)),
+      toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id), {
+        revealAuthor,
+      }),
     );
   }
 
@@ -319,11 +376,18 @@ export class MessagesService {
     return body?.message as T extends RoomEvent ? MessageView : undefined;
   }
 
-  private async view(r: Repos, roomId: string, messageId: string): Promise<MessageView> {
+  private async view(
+    r: Repos,
+    roomId: string,
+    messageId: string,
+    revealAuthor = false,
+  ): Promise<MessageView> {
     const m = await r.messages.withAuthor(messageId);
     if (!m || m.room_id !== roomId) throw Errors.messageNotFound();
     const reactions = await r.messages.reactionsFor([m.id]);
-    return toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id));
+    return toMessageView(m, { name: m.author_name, avatar: m.author_avatar }, reactions.get(m.id), {
+      revealAuthor,
+    });
   }
 
   /** A history cursor: a seq number, or a message id in this room. */
@@ -333,4 +397,9 @@ export class MessagesService {
     if (!m || m.room_id !== roomId) throw Errors.validation(`Unknown cursor ${cursor}`);
     return m.seq;
   }
+}
+
+/** Moderators and above see who wrote anonymous messages (in REST reads; the live log never says). */
+function canSeeAnonymousAuthors(a: RoomAccess): boolean {
+  return a.member !== undefined && atLeast(a.member.role, 'moderator');
 }

@@ -1,5 +1,6 @@
 import type { RoomEvent } from '../events/room-event.js';
 import { appendToLog } from '../events/room-log.js';
+import type { ContentPolicy } from '../moderation/content-policy.js';
 import { pushTo } from '../shared/collections.js';
 import { newId } from '../shared/ids.js';
 import type { MessageRow } from '../store/database.js';
@@ -27,6 +28,11 @@ export interface SendItem {
   clientMsgId: string | null;
   attachments: Attachment[] | null;
   metadata: Record<string, unknown> | null;
+  /** Posted under `anonymousName` (null: the default alias); checked against the room's settings. */
+  isAnonymous?: boolean;
+  anonymousName?: string | null;
+  /** Text besides `content` the room's moderation must pass (poll options). */
+  extraTexts?: string[];
   now: number;
 }
 
@@ -45,6 +51,7 @@ export interface SendResult {
 export async function commitSendBatch(
   r: Repos,
   items: readonly SendItem[],
+  policy: ContentPolicy,
 ): Promise<ItemResult<SendResult>[]> {
   const results: (ItemResult<SendResult> | undefined)[] = new Array(items.length);
   const existing = await findExisting(r, items);
@@ -69,16 +76,14 @@ export async function commitSendBatch(
     }
   });
 
-  const checks = await checkSends(r, items, fresh);
+  const checks = await checkSends(r, items, fresh, policy);
   const author = (it: SendItem) => {
     const u = checks.authors.get(it.authorId);
     return { name: it.authorName ?? u?.display_name ?? null, avatar: it.authorAvatar ?? u?.avatar ?? null };
   };
   for (const [i, row] of stored) {
-    results[i] = {
-      ok: true,
-      value: { message: toMessageView(row, author(items[i]!)), event: undefined, duplicate: true },
-    };
+    const message = { ...toMessageView(row, author(items[i]!)), clientMsgId: row.client_msg_id };
+    results[i] = { ok: true, value: { message, event: undefined, duplicate: true } };
   }
   const byRoom = new Map<string, number[]>();
   for (const i of fresh) {
@@ -98,23 +103,28 @@ export async function commitSendBatch(
         rows.push(row);
         return {
           type: 'new_message' as const,
-          actorId: it.authorId,
+          // The log is what every member reads: an anonymous message names no actor there.
+          actorId: it.isAnonymous ? null : it.authorId,
           body: { message: toMessageView(row, author(it)) },
         };
       }),
     );
     await r.messages.insertMany(rows);
-    // Sending implies having read the room up to one's own message.
+    // Sending implies having read the room up to one's own message. Not for anonymous messages:
+    // a read position landing on one would point at its author.
     const lastByAuthor = new Map<string, MessageRow>();
-    for (const row of rows) lastByAuthor.set(row.author_id, row);
+    for (const row of rows) if (row.is_anonymous === 0) lastByAuthor.set(row.author_id, row);
     for (const row of lastByAuthor.values())
       await r.rooms.advanceRead(roomId, row.author_id, row.seq, row.msg_no);
     idx.forEach((i, k) => {
       const e = events[k]!;
-      results[i] = {
-        ok: true,
-        value: { message: (e.body as { message: MessageView }).message, event: e, duplicate: false },
-      };
+      const logged = (e.body as { message: MessageView }).message;
+      // The sender's own answer keeps its clientMsgId, which the log hides for anonymous messages.
+      const message =
+        logged.clientMsgId === items[i]!.clientMsgId
+          ? logged
+          : { ...logged, clientMsgId: items[i]!.clientMsgId };
+      results[i] = { ok: true, value: { message, event: e, duplicate: false } };
     });
   }
 
@@ -154,8 +164,8 @@ function messageRow(it: SendItem, roomId: string, seq: number, msgNo: number): M
     client_msg_id: it.clientMsgId,
     attachments: it.attachments ? JSON.stringify(it.attachments) : null,
     metadata: it.metadata ? JSON.stringify(it.metadata) : null,
-    is_anonymous: 0,
-    anonymous_name: null,
+    is_anonymous: it.isAnonymous ? 1 : 0,
+    anonymous_name: it.isAnonymous ? (it.anonymousName ?? null) : null,
     is_pinned: 0,
     pinned_by: null,
     pinned_at: null,

@@ -1,7 +1,8 @@
 import type { AppError } from '../errors/errors.js';
 import { Errors } from '../errors/errors.js';
+import type { ContentPolicy } from '../moderation/content-policy.js';
 import { isDiscoverable } from '../rooms/room-access.js';
-import { atLeast } from '../rooms/room-model.js';
+import { atLeast, readSettings } from '../rooms/room-model.js';
 import type { UserRow } from '../store/database.js';
 import type { Repos } from '../store/store.js';
 import type { SendItem } from './send-batch.js';
@@ -15,13 +16,15 @@ export interface SendContext {
 /**
  * Checks a batch of sends inside its transaction, with one query per table for the whole batch
  * instead of several per message: the room exists and the author may see it, is a member, is not
- * banned or muted, may post in an announcement room, and `replyTo` is a message of the same room.
+ * banned or muted, may post in an announcement room, may post anonymously if asked, `replyTo` is a
+ * message of the same room, and the text passes the room's local moderation filter.
  * Doing it inside the transaction also means a kick or ban can no longer slip in between check and commit.
  */
 export async function checkSends(
   r: Repos,
   items: readonly SendItem[],
   indexes: readonly number[],
+  policy: ContentPolicy,
 ): Promise<SendContext> {
   const refused = new Map<number, AppError>();
   const authorIds = [...new Set(items.map((it) => it.authorId))];
@@ -42,6 +45,7 @@ export async function checkSends(
   const memberOf = new Map(members.map((m) => [`${m.room_id}\u0000${m.user_id}`, m]));
   const banned = new Set(bans.map((b) => `${b.room_id}\u0000${b.user_id}`));
   const parentById = new Map(parents.map((m) => [m.id, m]));
+  const settingsOf = new Map(rooms.map((x) => [x.id, readSettings(x.settings)]));
 
   for (const i of indexes) {
     const it = items[i]!;
@@ -66,11 +70,14 @@ export async function checkSends(
           mutedUntil: new Date(member.muted_until).toISOString(),
         }),
       );
-    } else if (it.replyTo) {
-      const parent = parentById.get(it.replyTo);
-      if (!parent || parent.room_id !== it.roomId) {
-        refused.set(i, Errors.messageNotFound('replyTo: no such message in this room'));
-      }
+    } else if (it.isAnonymous && !settingsOf.get(it.roomId)!.allowAnonymous) {
+      refused.set(i, Errors.forbidden('This room does not allow anonymous messages'));
+    } else if (it.replyTo && parentById.get(it.replyTo)?.room_id !== it.roomId) {
+      refused.set(i, Errors.messageNotFound('replyTo: no such message in this room'));
+    } else {
+      const texts = [it.content, ...(it.anonymousName ? [it.anonymousName] : []), ...(it.extraTexts ?? [])];
+      const blocked = policy.checkLocal(settingsOf.get(it.roomId)!.moderationLevel, texts);
+      if (blocked) refused.set(i, blocked);
     }
   }
   return { authors: authorById, refused };

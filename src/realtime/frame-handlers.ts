@@ -48,6 +48,7 @@ export const FRAME_HANDLERS: { [T in Exclude<ClientFrameType, 'auth' | 'ping' | 
       replyTo: f.replyTo,
       clientMsgId: f.clientMsgId,
       isAnonymous: f.isAnonymous,
+      anonymousName: f.anonymousName,
     };
     if ((f.roomId === undefined) === (f.toUserId === undefined)) {
       throw Errors.validation('send_message needs exactly one of roomId or toUserId');

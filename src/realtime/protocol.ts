@@ -42,6 +42,7 @@ export const ClientFrameSchema = Type.Union([
     clientMsgId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     replyTo: Type.Optional(Type.Union([Id, Type.Null()])),
     isAnonymous: Type.Optional(Type.Boolean()),
+    anonymousName: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
   }),
   frame('edit_message', { roomId: Id, messageId: Id, content: Type.String({ minLength: 1 }) }),
   frame('delete_message', { roomId: Id, messageId: Id }),

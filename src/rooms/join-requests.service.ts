@@ -1,10 +1,9 @@
 import type { Principal } from '../auth/principal.js';
 import type { Bus } from '../bus/bus.js';
 import { Errors } from '../errors/errors.js';
-import { parseJson } from '../shared/json.js';
 import type { Store } from '../store/store.js';
 import { isDiscoverable, loadRoom, requireRole } from './room-access.js';
-import type { RoomSettings, RoomView } from './room-model.js';
+import { type RoomView, readSettings } from './room-model.js';
 import type { RoomsService } from './rooms.service.js';
 
 export interface JoinRequestView {
@@ -39,7 +38,7 @@ export class JoinRequestsService {
       const a = await loadRoom(r, p, roomId, now);
       if (a.banned) throw Errors.banned();
       if (a.member) throw Errors.alreadyMember();
-      const settings = parseJson<RoomSettings>(a.room.settings, {} as RoomSettings);
+      const settings = readSettings(a.room.settings);
       // loadRoom already hid non-discoverable rooms from non-members; they stay invite-only.
       if (!settings.requireApproval || !isDiscoverable(a.room.type)) return false;
       const text = message?.trim();

@@ -31,6 +31,8 @@ export interface RoomSettings {
   messageRetention: number;
   enableAI: boolean;
   moderationLevel: ModerationLevel;
+  /** Members may post under an alias; moderators still see who wrote it. */
+  allowAnonymous: boolean;
 }
 
 export function defaultSettings(opts: { maxFileSize: number; retentionDays: number }): RoomSettings {
@@ -43,6 +45,32 @@ export function defaultSettings(opts: { maxFileSize: number; retentionDays: numb
     messageRetention: opts.retentionDays,
     enableAI: false,
     moderationLevel: 'none',
+    allowAnonymous: false,
+  };
+}
+
+/**
+ * Stored settings of a room. Rooms created before a setting existed lack it: such a setting reads
+ * as its most restrictive value, never as undefined.
+ */
+export function readSettings(json: string): RoomSettings {
+  let stored: Partial<RoomSettings> = {};
+  try {
+    stored = JSON.parse(json) as Partial<RoomSettings>;
+  } catch {
+    // A corrupt column must not open a room up: fall through to the restrictive defaults.
+  }
+  return {
+    allowInvites: false,
+    requireApproval: false,
+    allowFileUploads: false,
+    maxFileSize: 0,
+    allowedFileTypes: [],
+    messageRetention: 0,
+    enableAI: false,
+    moderationLevel: 'none',
+    allowAnonymous: false,
+    ...stored,
   };
 }
 

@@ -1,6 +1,6 @@
-import { iso, parseJson } from '../shared/json.js';
+import { iso } from '../shared/json.js';
 import type { RoomRow } from '../store/database.js';
-import type { MemberView, Role, RoomSettings, RoomType, RoomView } from './room-model.js';
+import { type MemberView, type Role, type RoomType, type RoomView, readSettings } from './room-model.js';
 
 export function toRoomView(r: RoomRow): RoomView {
   return {
@@ -16,7 +16,7 @@ export function toRoomView(r: RoomRow): RoomView {
     maxMembers: r.max_members,
     lastActivity: iso(r.last_activity),
     lastSeq: r.last_seq,
-    settings: parseJson<RoomSettings>(r.settings, {} as RoomSettings),
+    settings: readSettings(r.settings),
   };
 }
 

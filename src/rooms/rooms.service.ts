@@ -4,7 +4,6 @@ import { Errors } from '../errors/errors.js';
 import type { PendingEvent, RoomEvent } from '../events/room-event.js';
 import { appendOne, appendToLog } from '../events/room-log.js';
 import { newId } from '../shared/ids.js';
-import { parseJson } from '../shared/json.js';
 import type { RoomRow, UserRow } from '../store/database.js';
 import type { Repos, Store } from '../store/store.js';
 import { loadRoom, requireMember, requireReadable, requireRole } from './room-access.js';
@@ -17,6 +16,7 @@ import {
   type RoomSettings,
   type RoomType,
   type RoomView,
+  readSettings,
   roleRank,
 } from './room-model.js';
 import { toMemberView, toRoomView, withMembership } from './room-views.js';
@@ -261,7 +261,7 @@ export class RoomsService {
           `maxMembers cannot be below the current member count (${a.room.member_count})`,
         );
       }
-      const settings = { ...parseJson<RoomSettings>(a.room.settings, {} as RoomSettings), ...input.settings };
+      const settings = { ...readSettings(a.room.settings), ...input.settings };
       await r.rooms.update(
         roomId,
         {
@@ -291,7 +291,7 @@ export class RoomsService {
       if (a.banned) throw Errors.banned();
       if (a.member) throw Errors.alreadyMember();
       // loadRoom already hid non-discoverable rooms from non-members.
-      const settings = parseJson<RoomSettings>(a.room.settings, {} as RoomSettings);
+      const settings = readSettings(a.room.settings);
       if (settings.requireApproval) {
         throw Errors.forbidden('This room requires approval; ask a room admin for an invite');
       }
@@ -334,7 +334,7 @@ export class RoomsService {
       const m = requireMember(a);
       if (a.room.type === 'direct')
         throw Errors.forbidden('You cannot invite people to a direct conversation');
-      const settings = parseJson<RoomSettings>(a.room.settings, {} as RoomSettings);
+      const settings = readSettings(a.room.settings);
       if (!settings.allowInvites && !atLeast(m.role, 'admin')) {
         throw Errors.forbidden('Invites are turned off in this room; ask a room admin');
       }

@@ -21,7 +21,9 @@ export function searchConditions(q: SearchQuery): RawBuilder<unknown>[] {
       and room_bans.user_id = ${userId} and (room_bans.expires_at is null or room_bans.expires_at > ${now}))`,
   ];
   if (q.roomId !== undefined) out.push(sql`messages.room_id = ${q.roomId}`);
-  if (q.authorId !== undefined) out.push(sql`messages.author_id = ${q.authorId}`);
+  // Anonymous messages never match an author filter: that would say who wrote them.
+  if (q.authorId !== undefined)
+    out.push(sql`messages.author_id = ${q.authorId}`, sql`messages.is_anonymous = 0`);
   if (q.from !== undefined) out.push(sql`messages.created_at >= ${q.from}`);
   if (q.to !== undefined) out.push(sql`messages.created_at <= ${q.to}`);
   const withAttachment = sql`(messages.attachments is not null and messages.attachments not in ('', '[]', 'null'))`;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildSwitchboard, type Switchboard } from '../../src/app.js';
+import { type BuildOptions, buildSwitchboard, type Switchboard } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { type Backend, PG_URL, randomSchema } from './backends.js';
 
@@ -39,7 +39,11 @@ export const uniqueName = (stem = 'user') =>
   `${stem}${process.pid}x${++counter}${Math.random().toString(36).slice(2, 6)}`;
 
 /** A full server (HTTP on port 0) on a fresh SQLite file or a fresh PostgreSQL schema. */
-export async function startTestApp(backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  backend: Backend,
+  env: Record<string, string> = {},
+  build: Omit<BuildOptions, 'logger' | 'pgSchema'> = {},
+): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-test-'));
   const schema = backend === 'postgres' ? randomSchema() : undefined;
   const config = loadConfig({
@@ -53,7 +57,11 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     ...(backend === 'postgres' ? { DATABASE_URL: PG_URL } : {}),
     ...env,
   });
-  const sb = await buildSwitchboard(config, { logger: pino({ level: 'silent' }), pgSchema: schema });
+  const sb = await buildSwitchboard(config, {
+    ...build,
+    logger: pino({ level: 'silent' }),
+    pgSchema: schema,
+  });
   const port = await sb.listen();
   const baseUrl = `http://127.0.0.1:${port}`;
 

@@ -1,11 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendOne } from '../../src/events/room-log.js';
 import { commitSendBatch, type SendItem, type SendResult } from '../../src/messages/send-batch.js';
+import { ContentPolicy } from '../../src/moderation/content-policy.js';
 import type { ItemResult } from '../../src/store/group-commit.js';
 import type { Store } from '../../src/store/store.js';
 import { availableBackends } from '../helpers/backends.js';
 import { openTestStore } from '../helpers/test-store.js';
 import { insertRoom, join, sendItem, T0 } from './fixtures.js';
+
+const policy = new ContentPolicy();
 
 function values(results: ItemResult<SendResult>[]): SendResult[] {
   return results.map((r, i) => {
@@ -23,7 +26,8 @@ for (const backend of await availableBackends()) {
     });
     afterEach(() => close());
 
-    const send = async (items: SendItem[]) => values(await store.tx((r) => commitSendBatch(r, items)));
+    const send = async (items: SendItem[]) =>
+      values(await store.tx((r) => commitSendBatch(r, items, policy)));
 
     it('gives dense per-room seqs and message numbers across several rooms', async () => {
       // Room ids chosen so the batch order differs from the id order the batch visits rooms in.
@@ -165,10 +169,11 @@ for (const backend of await availableBackends()) {
       const room = await insertRoom(store.repos);
       await expect(
         store.tx((r) =>
-          commitSendBatch(r, [
-            sendItem(room.id, 'usr_a', { clientMsgId: 'k1' }),
-            sendItem('room_missing', 'usr_a'),
-          ]),
+          commitSendBatch(
+            r,
+            [sendItem(room.id, 'usr_a', { clientMsgId: 'k1' }), sendItem('room_missing', 'usr_a')],
+            policy,
+          ),
         ),
       ).rejects.toThrow();
       expect((await store.repos.rooms.findById(room.id))?.last_seq).toBe(0);
