@@ -161,6 +161,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     },
     now,
   );
+  messages.onListenerError = (err) => logger.warn({ err }, 'a message listener failed');
   const receipts = new ReceiptsService(
     store,
     bus,

@@ -47,8 +47,23 @@ export interface MessagesServiceOptions {
 const EMOJI_RE = /^[^\s\p{Cc}\p{Cs}\p{Co}\p{Cn}]{1,32}$/u;
 const MAX_REACTION_KINDS_PER_USER = 20;
 
+/** A message a server feature posts (see `postAsServer`). */
+export interface ServerPost {
+  content: string;
+  type: 'system' | 'ai_response';
+  replyTo?: string | null;
+  clientMsgId?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+/** `authorId` is the real author, also of anonymous messages (whose view hides it). */
+export type SentListener = (e: { message: MessageView; authorId: string }) => void | Promise<void>;
+
 export class MessagesService {
   private readonly committer: GroupCommitter<SendItem, SendResult>;
+  private readonly sentListeners: SentListener[] = [];
+  /** Where listener failures go; app.ts points it at the logger. */
+  onListenerError: (err: unknown) => void = () => {};
 
   constructor(
     private readonly store: Store,
@@ -105,9 +120,7 @@ export class MessagesService {
   }
 
   /**
-   * Posts a `system` message on behalf of `authorId`, through the same group commit and log as
-   * `send`, but without membership, role or rate checks: only for server features (announcements)
-   * that have authorized the post themselves. No route or frame reaches it. The room must exist.
+   * Posts a `system` message on behalf of `authorId`; see `postAsServer`.
    */
   async postSystem(
     roomId: string,
@@ -115,7 +128,17 @@ export class MessagesService {
     content: string,
     metadata: Record<string, unknown> | null,
   ): Promise<SendResult> {
-    const text = this.checkContent(content);
+    return this.postAsServer(roomId, authorId, { content, type: 'system', metadata });
+  }
+
+  /**
+   * Posts a server-written message (`system`, or an `ai_response` from the assistant) on behalf of
+   * `authorId`, through the same group commit and log as `send` but without membership, role,
+   * moderation or rate checks: only for server features that authorized the post themselves. No
+   * route or frame reaches it. The room must exist. A `clientMsgId` makes retries commit once.
+   */
+  async postAsServer(roomId: string, authorId: string, post: ServerPost): Promise<SendResult> {
+    const text = this.checkContent(post.content);
     const author = await this.store.repos.users.findById(authorId);
     if (!author) throw Errors.userNotFound();
     const result = await this.committer.submit({
@@ -124,15 +147,36 @@ export class MessagesService {
       authorName: author.display_name,
       authorAvatar: author.avatar,
       content: text,
-      type: 'system',
-      replyTo: null,
-      clientMsgId: null,
+      type: post.type,
+      replyTo: post.replyTo ?? null,
+      clientMsgId: post.clientMsgId ?? null,
       attachments: null,
-      metadata,
+      metadata: post.metadata ?? null,
       now: this.now(),
     });
     if (result.event) this.bus.publish([result.event]);
     return result;
+  }
+
+  /**
+   * Calls `listener` after each new user message commits (not retries, not server posts), on the
+   * node that committed it: the AI assistant looks for its triggers here. Listener errors are
+   * caught; they never fail the send.
+   */
+  onSent(listener: SentListener): void {
+    this.sentListeners.push(listener);
+  }
+
+  private notifySent(authorId: string, result: SendResult): void {
+    if (!result.event || this.sentListeners.length === 0) return;
+    for (const listener of this.sentListeners) {
+      try {
+        const r = listener({ message: result.message, authorId });
+        if (r instanceof Promise) r.catch((err) => this.onListenerError(err));
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
   }
 
   private async sendChecked(
@@ -162,6 +206,7 @@ export class MessagesService {
       now: this.now(),
     });
     if (result.event) this.bus.publish([result.event]);
+    this.notifySent(p.userId, result);
     return result;
   }
 

@@ -215,6 +215,27 @@ export interface JoinRequestsTable {
   created_at: number;
 }
 
+export interface AttachmentsTable {
+  id: string;
+  room_id: string;
+  uploader_id: string;
+  message_id: string | null;
+  /** image, file, audio or video (from the MIME type). */
+  kind: string;
+  file_name: string;
+  mime_type: string;
+  size: number;
+  storage_key: string;
+  thumb_key: string | null;
+  width: number | null;
+  height: number | null;
+  /** pending | ready */
+  status: string;
+  created_at: number;
+  completed_at: number | null;
+  deleted_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -231,6 +252,7 @@ export interface Database {
   poll_votes: PollVotesTable;
   poll_closures: PollClosuresTable;
   join_requests: JoinRequestsTable;
+  attachments: AttachmentsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -240,3 +262,4 @@ export type MessageRow = Selectable<MessagesTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewMessageRow = Insertable<MessagesTable>;
 export type ClientErrorRow = Selectable<ClientErrorsTable>;
+export type AttachmentRow = Selectable<AttachmentsTable>;

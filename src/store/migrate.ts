@@ -13,6 +13,7 @@ import * as m003 from './migrations/003-search.js';
 import * as m004 from './migrations/004-client-errors.js';
 import * as m005 from './migrations/005-polls.js';
 import * as m006 from './migrations/006-join-requests.js';
+import * as m007 from './migrations/007-attachments.js';
 
 /** Migrations live in code so the same list runs from source, from dist and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-client-errors': m004,
   '005-polls': m005,
   '006-join-requests': m006,
+  '007-attachments': m007,
 };
 
 class CodeMigrationProvider implements MigrationProvider {
