@@ -3,6 +3,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AnnouncementsService } from './announcements/announcements.service.js';
+import { AttachmentsService } from './attachments/attachments.service.js';
+import { createBlobStore } from './attachments/create-blob-store.js';
+import { UrlSigner } from './attachments/url-signer.js';
 import { AccessTokens } from './auth/access-tokens.js';
 import { AuthService } from './auth/auth.service.js';
 import { ExternalIssuer } from './auth/external-issuer.js';
@@ -52,6 +55,7 @@ export interface Switchboard {
   moderation: ModerationService;
   /** Deletes messages past their room's retention; runs every RETENTION_INTERVAL_MS. */
   retention: RetentionService;
+  attachments: AttachmentsService;
   http: App;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
@@ -185,7 +189,22 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   const apiLimiter = backends.limiter('api', { points: config.apiRateLimit, duration: 1 });
   const moderation = new ModerationService(store, bus, now);
   const joinRequests = new JoinRequestsService(store, bus, rooms, now);
-  const retention = new RetentionService(store);
+  const blobs = createBlobStore(config);
+  const attachments = new AttachmentsService(
+    store,
+    blobs,
+    new UrlSigner(jwtSecretFor(config, logger)),
+    {
+      maxFileSize: config.maxFileSize,
+      uploadUrlTtlSec: config.uploadUrlTtl,
+      fileUrlTtlSec: config.fileUrlTtl,
+      maxPendingUploads: config.maxPendingUploads,
+    },
+    logger,
+    now,
+  );
+  messages.purgeFiles = () => attachments.purgeDeleted();
+  const retention = new RetentionService(store, { files: attachments });
   const announcements = new AnnouncementsService(users, rooms, messages, bus);
   const polls = new PollsService(store, bus, messages, now);
   const clientErrors = new ClientErrorsService(
@@ -199,7 +218,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   const hub = new Hub({ bus, roomHeads: (userId) => store.repos.rooms.roomHeads(userId) });
   const realtime = new Realtime(
     hub,
-    { messages, rooms, receipts, typing, presence, clientErrors, polls },
+    { attachments, messages, rooms, receipts, typing, presence, clientErrors, polls },
     store.repos.events,
     logger,
     {
@@ -215,6 +234,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   const http = await buildHttpServer(
     {
       config,
+      attachments,
       store,
       metrics,
       auth,
@@ -253,7 +273,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
           retention
             .run(now())
             .then((r) => {
-              if (r.messages > 0 || r.events > 0) logger.info(r, 'message retention applied');
+              if (r.messages > 0 || r.events > 0 || r.files > 0) logger.info(r, 'message retention applied');
             })
             .catch((err) => logger.warn({ err }, 'message retention failed'))
             .finally(() => {
@@ -280,6 +300,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     realtime,
     moderation,
     retention,
+    attachments,
     http,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
@@ -297,6 +318,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       presence.close();
       await messages.close();
       await backends.close();
+      await blobs.close();
       await store.close();
     },
   };

@@ -24,6 +24,18 @@ export interface Config {
   externalUsernameClaim: string;
   maxMessageLength: number;
   maxFileSize: number;
+  fileStorage: 'local' | 's3';
+  filesDir: string | undefined;
+  s3Bucket: string | undefined;
+  s3Region: string;
+  s3Endpoint: string | undefined;
+  s3PublicEndpoint: string | undefined;
+  s3ForcePathStyle: boolean;
+  s3AccessKeyId: string | undefined;
+  s3SecretAccessKey: string | undefined;
+  fileUrlTtl: number;
+  uploadUrlTtl: number;
+  maxPendingUploads: number;
   maxBodySize: number;
   typingTimeout: number;
   messageRetentionDays: number;
@@ -161,6 +173,9 @@ function checkCrossField(c: Config, problems: string[]): void {
   if (c.redisUrl && !/^rediss?:\/\//.test(c.redisUrl))
     problems.push('REDIS_URL: must start with redis:// or rediss://');
   if (c.queue === 'bullmq' && !c.redisUrl) problems.push('QUEUE: bullmq needs REDIS_URL');
+  if (c.fileStorage === 's3' && !c.s3Bucket) problems.push('S3_BUCKET: required when FILE_STORAGE=s3');
+  if ((c.s3AccessKeyId === undefined) !== (c.s3SecretAccessKey === undefined))
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
   if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(c.redisPrefix))
     problems.push('REDIS_PREFIX: 1-32 of A-Z a-z 0-9 _ . : -');
   if (c.externalIssuer) {

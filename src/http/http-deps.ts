@@ -1,4 +1,5 @@
 import type { AnnouncementsService } from '../announcements/announcements.service.js';
+import type { AttachmentsService } from '../attachments/attachments.service.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { ClientErrorsService } from '../client-errors/client-errors.service.js';
 import type { Config } from '../config/config.js';
@@ -18,6 +19,7 @@ import type { UsersService } from '../users/users.service.js';
 /** What the HTTP edge needs from the composition root. */
 export interface HttpDeps {
   config: Config;
+  attachments: AttachmentsService;
   store: Store;
   metrics: Metrics;
   auth: AuthService;

@@ -4,7 +4,7 @@ import { MODERATION_LEVELS, ROLES, ROOM_TYPES } from '../rooms/room-model.js';
 
 /** JSON schemas for request validation, response serialization and the OpenAPI document. */
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 export const StringEnum = <T extends readonly string[]>(values: T) =>
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values] });
 

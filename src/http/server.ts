@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { announcementsRoutes } from '../announcements/announcements.routes.js';
+import { attachmentsRoutes, fileTransferRoutes } from '../attachments/attachments.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import type { Principal } from '../auth/principal.js';
 import { clientErrorsRoutes } from '../client-errors/client-errors.routes.js';
@@ -78,7 +79,7 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
     await app.register(cors, {
       origin: deps.config.corsOrigins.includes('*') ? true : deps.config.corsOrigins,
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+      allowedHeaders: ['authorization', 'content-type', 'content-length', 'last-event-id'],
       maxAge: 600,
     });
   }
@@ -132,6 +133,8 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(longPollRoutes(deps), { prefix: '/v1/events' });
   await app.register(announcementsRoutes(deps), { prefix: '/v1' });
   await app.register(clientErrorsRoutes(deps), { prefix: '/v1' });
+  await app.register(attachmentsRoutes(deps), { prefix: '/v1' });
+  await app.register(fileTransferRoutes(deps), { prefix: '/v1' });
   return app;
 }
 

@@ -30,7 +30,9 @@ const Cursor = Type.String({
 
 const SendBody = Type.Object(
   {
-    content: Type.String({ minLength: 1, description: 'At most MAX_MESSAGE_LENGTH characters' }),
+    content: Type.String({
+      description: 'At most MAX_MESSAGE_LENGTH characters; not blank unless the message has attachments',
+    }),
     type: Type.Optional(StringEnum(USER_MESSAGE_TYPES)),
     replyTo: Type.Optional(Type.Union([Id, Type.Null()])),
     clientMsgId: Type.Optional(
@@ -52,6 +54,12 @@ const SendBody = Type.Object(
     ),
     metadata: Type.Optional(
       Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 20 }),
+    ),
+    attachments: Type.Optional(
+      Type.Array(Id, {
+        maxItems: 10,
+        description: "Ids of your completed uploads to this room; type defaults to the first one's kind",
+      }),
     ),
   },
   { additionalProperties: false },

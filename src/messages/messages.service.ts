@@ -1,3 +1,4 @@
+import { MAX_ATTACHMENTS_PER_MESSAGE } from '../attachments/attachment-model.js';
 import type { Principal } from '../auth/principal.js';
 import type { Bus } from '../bus/bus.js';
 import { Errors } from '../errors/errors.js';
@@ -24,6 +25,8 @@ export interface SendInput {
   isAnonymous?: boolean;
   /** Alias shown for an anonymous message (default `Anonymous`). */
   anonymousName?: string | null;
+  /** Ids of completed uploads to this room (see src/attachments); content may then be empty. */
+  attachments?: string[];
   metadata?: Record<string, unknown> | null;
 }
 
@@ -82,7 +85,7 @@ export class MessagesService {
 
   /** Sends to a room. Resolves after commit; a retried `clientMsgId` returns the stored message. */
   async send(p: Principal, roomId: string, input: SendInput): Promise<SendResult> {
-    const content = this.checkContent(input.content);
+    const content = this.checkContent(input.content, (input.attachments?.length ?? 0) > 0);
     this.checkUserInput(input);
     await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
     return this.sendChecked(p, roomId, input, content);
@@ -111,7 +114,7 @@ export class MessagesService {
 
   /** Sends a direct message to a user, opening the conversation on first use. */
   async sendDirect(p: Principal, toUserId: string, input: SendInput): Promise<SendResult> {
-    const content = this.checkContent(input.content);
+    const content = this.checkContent(input.content, (input.attachments?.length ?? 0) > 0);
     this.checkUserInput(input);
     // Rate-limited before the conversation is created, so a refused send creates nothing.
     await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
@@ -187,6 +190,7 @@ export class MessagesService {
     extraTexts?: string[],
   ): Promise<SendResult> {
     const anonymousName = input.isAnonymous ? (input.anonymousName?.trim() ?? null) || null : null;
+    const attachmentIds = input.attachments?.length ? input.attachments : undefined;
     if (this.policy.hasAi) await this.aiModerate(p, roomId, [content, ...(extraTexts ?? [])]);
     // Membership, bans, mutes, announcement and anonymity rights, replyTo and the local content
     // filter are checked inside the batch's transaction, for the whole batch at once (send-checks.ts).
@@ -195,7 +199,7 @@ export class MessagesService {
       authorId: p.userId,
       authorize: true,
       content,
-      type: input.type ?? 'text',
+      type: input.type ?? (attachmentIds ? await this.typeOfAttachment(attachmentIds[0]!) : 'text'),
       replyTo: input.replyTo ?? null,
       clientMsgId: input.clientMsgId ?? null,
       attachments: null,
@@ -203,6 +207,7 @@ export class MessagesService {
       isAnonymous: input.isAnonymous === true,
       anonymousName,
       extraTexts,
+      attachmentIds,
       now: this.now(),
     });
     if (result.event) this.bus.publish([result.event]);
@@ -230,6 +235,11 @@ export class MessagesService {
     if (input.anonymousName != null && !input.isAnonymous) {
       throw Errors.validation('anonymousName needs isAnonymous: true');
     }
+    const files = input.attachments ?? [];
+    if (files.length > MAX_ATTACHMENTS_PER_MESSAGE) {
+      throw Errors.validation(`At most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments per message`);
+    }
+    if (new Set(files).size !== files.length) throw Errors.validation('attachments lists an id twice');
   }
 
   async history(p: Principal, roomId: string, q: HistoryInput) {
@@ -299,6 +309,7 @@ export class MessagesService {
         pinned_at: null,
       });
       await r.messages.clearReactions(messageId);
+      if (msg.attachments) await r.attachments.markDeletedForMessages([messageId], now);
       // An author taking back an anonymous message stays anonymous.
       const self = msg.is_anonymous === 1 && msg.author_id === p.userId;
       return appendOne(r, roomId, now, {
@@ -307,6 +318,8 @@ export class MessagesService {
         body: { messageId, deletedBy: self ? ANONYMOUS_AUTHOR_ID : p.userId },
       });
     });
+    // Files go after commit; a failure leaves them marked for the next purge.
+    await this.purgeFiles().catch((err) => this.onListenerError(err));
   }
 
   async react(
@@ -392,7 +405,17 @@ export class MessagesService {
     return this.committer.close();
   }
 
-  private checkContent(content: string): string {
+  /** A message with attachments and no explicit type takes its first attachment's kind. */
+  private async typeOfAttachment(id: string): Promise<MessageType> {
+    const f = await this.store.repos.attachments.findById(id);
+    return (f?.kind as MessageType | undefined) ?? 'file';
+  }
+
+  /** Purges deleted messages' files after commit; app.ts points it at AttachmentsService. */
+  purgeFiles: () => Promise<unknown> = async () => {};
+
+  private checkContent(content: string, emptyAllowed = false): string {
+    if (emptyAllowed && content.trim().length === 0) return content;
     // Characters as people count them (code points), so an emoji is one, not two UTF-16 units.
     if (content.length > this.opts.maxMessageLength && [...content].length > this.opts.maxMessageLength) {
       throw Errors.messageTooLong(`Message is longer than ${this.opts.maxMessageLength} characters`);

@@ -1,3 +1,4 @@
+import { toMessageAttachment } from '../attachments/attachment-model.js';
 import type { RoomEvent } from '../events/room-event.js';
 import { appendToLog } from '../events/room-log.js';
 import type { ContentPolicy } from '../moderation/content-policy.js';
@@ -33,6 +34,8 @@ export interface SendItem {
   anonymousName?: string | null;
   /** Text besides `content` the room's moderation must pass (poll options). */
   extraTexts?: string[];
+  /** Uploaded attachments (ready, in this room, by this author, unused) the message claims. */
+  attachmentIds?: string[];
   now: number;
 }
 
@@ -99,7 +102,13 @@ export async function commitSendBatch(
     const events = await appendToLog(r, roomId, now, idx.length, idx.length, (firstSeq, firstMsgNo) =>
       idx.map((i, k) => {
         const it = items[i]!;
-        const row = messageRow(it, roomId, firstSeq + k, firstMsgNo + k);
+        const files = it.attachmentIds?.map((id) => toMessageAttachment(checks.attachments.get(id)!));
+        const row = messageRow(
+          files ? { ...it, attachments: files } : it,
+          roomId,
+          firstSeq + k,
+          firstMsgNo + k,
+        );
         rows.push(row);
         return {
           type: 'new_message' as const,
@@ -110,6 +119,11 @@ export async function commitSendBatch(
       }),
     );
     await r.messages.insertMany(rows);
+    await claimAttachments(
+      r,
+      idx.map((i) => items[i]!),
+      rows,
+    );
     // Sending implies having read the room up to one's own message. Not for anonymous messages:
     // a read position landing on one would point at its author.
     const lastByAuthor = new Map<string, MessageRow>();
@@ -135,6 +149,21 @@ export async function commitSendBatch(
     const first = results[firstByKey.get(`${it.authorId}\u0000${it.clientMsgId}`)!]!;
     return first.ok ? { ok: true, value: { ...first.value, event: undefined, duplicate: true } } : first;
   });
+}
+
+/**
+ * Ties each claimed attachment to its message. A concurrent batch that claimed one first makes this
+ * one fail as a whole; the group committer then retries item by item, and the loser is refused in
+ * send-checks with a clear error.
+ */
+async function claimAttachments(r: Repos, items: SendItem[], rows: MessageRow[]): Promise<void> {
+  for (let k = 0; k < items.length; k++) {
+    const ids = items[k]!.attachmentIds;
+    if (!ids?.length) continue;
+    if ((await r.attachments.attachToMessage(ids, rows[k]!.id)) !== ids.length) {
+      throw new Error('an attachment was claimed by another message concurrently');
+    }
+  }
 }
 
 async function findExisting(r: Repos, items: readonly SendItem[]): Promise<Map<string, MessageRow>> {

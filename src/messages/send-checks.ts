@@ -3,12 +3,14 @@ import { Errors } from '../errors/errors.js';
 import type { ContentPolicy } from '../moderation/content-policy.js';
 import { isDiscoverable } from '../rooms/room-access.js';
 import { atLeast, readSettings } from '../rooms/room-model.js';
-import type { UserRow } from '../store/database.js';
+import type { AttachmentRow, UserRow } from '../store/database.js';
 import type { Repos } from '../store/store.js';
 import type { SendItem } from './send-batch.js';
 
 export interface SendContext {
   authors: Map<string, UserRow>;
+  /** Attachments the batch's items claim, by id. */
+  attachments: Map<string, AttachmentRow>;
   /** Items (by index) refused, with why. */
   refused: Map<number, AppError>;
 }
@@ -32,14 +34,19 @@ export async function checkSends(
   const roomIds = [...new Set(checked.map((i) => items[i]!.roomId))];
   const checkedAuthors = [...new Set(checked.map((i) => items[i]!.authorId))];
   const parentIds = [...new Set(checked.flatMap((i) => (items[i]!.replyTo ? [items[i]!.replyTo!] : [])))];
+  const attachmentIds = [...new Set(indexes.flatMap((i) => items[i]!.attachmentIds ?? []))];
   const now = items[0]?.now ?? Date.now();
-  const [authors, rooms, members, bans, parents] = await Promise.all([
+  const [authors, rooms, members, bans, parents, files] = await Promise.all([
     r.users.findByIds(authorIds),
     r.rooms.findByIds(roomIds),
     r.rooms.membershipsAmong(roomIds, checkedAuthors),
     r.rooms.bansAmong(roomIds, checkedAuthors, now),
     r.messages.findByIds(parentIds),
+    r.attachments.findByIds(attachmentIds),
   ]);
+  const fileById = new Map(files.map((f) => [f.id, f]));
+  /** Attachments claimed by an earlier item of this batch. */
+  const claimed = new Set<string>();
   const authorById = new Map(authors.map((u) => [u.id, u]));
   const roomById = new Map(rooms.map((x) => [x.id, x]));
   const memberOf = new Map(members.map((m) => [`${m.room_id}\u0000${m.user_id}`, m]));
@@ -77,8 +84,30 @@ export async function checkSends(
     } else {
       const texts = [it.content, ...(it.anonymousName ? [it.anonymousName] : []), ...(it.extraTexts ?? [])];
       const blocked = policy.checkLocal(settingsOf.get(it.roomId)!.moderationLevel, texts);
-      if (blocked) refused.set(i, blocked);
+      const fileError = blocked ?? checkAttachments(it, fileById, claimed);
+      if (fileError) refused.set(i, fileError);
+      else for (const id of it.attachmentIds ?? []) claimed.add(id);
     }
   }
-  return { authors: authorById, refused };
+  return { authors: authorById, attachments: fileById, refused };
+}
+
+/** Each attachment: uploaded by the author to this room, complete, and used by no other message. */
+function checkAttachments(
+  it: SendItem,
+  files: Map<string, AttachmentRow>,
+  claimed: Set<string>,
+): AppError | undefined {
+  for (const id of it.attachmentIds ?? []) {
+    const f = files.get(id);
+    if (!f || f.deleted_at !== null || f.room_id !== it.roomId || f.uploader_id !== it.authorId) {
+      return Errors.attachmentNotFound(`Attachment ${id}: none of yours in this room`);
+    }
+    if (f.status !== 'ready')
+      return Errors.uploadIncomplete(`Attachment ${id} has not been completely uploaded`);
+    if (f.message_id !== null || claimed.has(id)) {
+      return Errors.conflict(`Attachment ${id} already belongs to a message`);
+    }
+  }
+  return undefined;
 }

@@ -1,3 +1,4 @@
+import type { AttachmentsService } from '../attachments/attachments.service.js';
 import type { Principal } from '../auth/principal.js';
 import type { ClientErrorsService } from '../client-errors/client-errors.service.js';
 import { Errors } from '../errors/errors.js';
@@ -10,6 +11,7 @@ import type { TypingService } from '../typing/typing.service.js';
 import type { ClientFrame, ClientFrameOf, ClientFrameType } from './protocol.js';
 
 export interface FrameServices {
+  attachments: AttachmentsService;
   messages: MessagesService;
   rooms: RoomsService;
   receipts: ReceiptsService;
@@ -26,11 +28,37 @@ type Handler<T extends ClientFrameType> = (
   f: ClientFrameOf<T>,
 ) => Promise<Record<string, unknown>>;
 
+async function uploadRequest(
+  s: FrameServices,
+  p: Principal,
+  f: ClientFrameOf<'upload_request' | 'image_upload'>,
+): Promise<Record<string, unknown>> {
+  const { fileName, mimeType, size } = f;
+  return s.attachments.requestUpload(p, f.roomId, { fileName, mimeType, size });
+}
+
+async function downloadRequest(
+  s: FrameServices,
+  p: Principal,
+  f: ClientFrameOf<'download_request' | 'image_download_request'>,
+): Promise<Record<string, unknown>> {
+  const signed = await s.attachments.downloadUrl(p, f.attachmentId, f.variant ?? 'original');
+  return { attachmentId: f.attachmentId, ...signed };
+}
+
 /**
  * One handler per client frame type that maps to a service call. `auth`, `ping` and `resume` belong
  * to the connection itself (see connection.ts).
  */
 export const FRAME_HANDLERS: { [T in Exclude<ClientFrameType, 'auth' | 'ping' | 'resume'>]: Handler<T> } = {
+  upload_request: uploadRequest,
+  image_upload: uploadRequest,
+  async upload_complete(s, p, f) {
+    return { attachment: await s.attachments.complete(p, f.roomId, f.attachmentId) };
+  },
+  download_request: downloadRequest,
+  image_download_request: downloadRequest,
+
   async join_room(s, p, f) {
     const room = await s.rooms.join(p, f.roomId);
     return { roomId: room.roomId, lastSeq: room.lastSeq };
@@ -49,6 +77,7 @@ export const FRAME_HANDLERS: { [T in Exclude<ClientFrameType, 'auth' | 'ping' | 
       clientMsgId: f.clientMsgId,
       isAnonymous: f.isAnonymous,
       anonymousName: f.anonymousName,
+      attachments: f.attachments,
     };
     if ((f.roomId === undefined) === (f.toUserId === undefined)) {
       throw Errors.validation('send_message needs exactly one of roomId or toUserId');

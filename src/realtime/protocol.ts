@@ -37,12 +37,15 @@ export const ClientFrameSchema = Type.Union([
     roomId: Type.Optional(Id),
     /** Direct message: the recipient's user id instead of a roomId. */
     toUserId: Type.Optional(Id),
-    content: Type.String({ minLength: 1 }),
+    /** Not blank, unless the message carries attachments. */
+    content: Type.String(),
     messageType: Type.Optional(OneOf(USER_MESSAGE_TYPES)),
     clientMsgId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     replyTo: Type.Optional(Type.Union([Id, Type.Null()])),
     isAnonymous: Type.Optional(Type.Boolean()),
     anonymousName: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    /** Ids of completed uploads (see `upload_request`); content may then be empty. */
+    attachments: Type.Optional(Type.Array(Id, { maxItems: 10 })),
   }),
   frame('edit_message', { roomId: Id, messageId: Id, content: Type.String({ minLength: 1 }) }),
   frame('delete_message', { roomId: Id, messageId: Id }),
@@ -59,6 +62,24 @@ export const ClientFrameSchema = Type.Union([
     messageId: Id,
     optionIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 10 }),
   }),
+  /** Declares an upload (seed name: `image_upload`); the ack carries the signed URL to PUT the bytes to. */
+  ...(['upload_request', 'image_upload'] as const).map((type) =>
+    frame(type, {
+      roomId: Id,
+      fileName: Type.String({ minLength: 1, maxLength: 255 }),
+      mimeType: Type.String({ minLength: 3, maxLength: 255 }),
+      size: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  /** After the PUT to an S3 URL: check and finish the upload (local uploads finish by themselves). */
+  frame('upload_complete', { roomId: Id, attachmentId: Id }),
+  /** A short-lived signed URL for an attachment or its thumbnail (seed name: `image_download_request`). */
+  ...(['download_request', 'image_download_request'] as const).map((type) =>
+    frame(type, {
+      attachmentId: Id,
+      variant: Type.Optional(OneOf(['original', 'thumbnail'] as const)),
+    }),
+  ),
   frame('typing_start', { roomId: Id }),
   frame('typing_stop', { roomId: Id }),
   frame('mark_read', { roomId: Id, seq: Seq }),

@@ -11,33 +11,39 @@ const MESSAGE_EVENT_TYPES = ['new_message', 'message_updated', 'message_deleted'
 export interface RetentionOptions {
   /** Rows deleted per transaction. */
   batchSize?: number;
+  /** Removes the files of deleted messages and of uploads never sent (AttachmentsService). */
+  files?: { purgeDeleted(): Promise<number>; sweepAbandoned(): Promise<number> };
 }
 
 export interface RetentionResult {
   rooms: number;
   messages: number;
   events: number;
+  /** Attachment files removed (expired messages' and abandoned uploads'). */
+  files: number;
 }
 
 /**
  * Enforces `settings.messageRetention` (days; 0 keeps forever): messages created before the cutoff
- * are hard-deleted with their reactions, and so are the room's message-bearing log events created
+ * are hard-deleted with their reactions and attachment files, and so are the room's message-bearing log events created
  * before it. Work goes in bounded batches, each its own transaction. Deletes are idempotent, so every
  * node of a cluster may run it. Counters (`rooms.message_count`, `members.read_count`) are monotonic
  * and left alone, so unread counts stay right; replay already skips pruned seqs.
  */
 export class RetentionService {
   private readonly batchSize: number;
+  private readonly files: RetentionOptions['files'];
 
   constructor(
     private readonly store: Store,
     opts: RetentionOptions = {},
   ) {
     this.batchSize = opts.batchSize ?? 500;
+    this.files = opts.files;
   }
 
   async run(now: number = Date.now()): Promise<RetentionResult> {
-    const result: RetentionResult = { rooms: 0, messages: 0, events: 0 };
+    const result: RetentionResult = { rooms: 0, messages: 0, events: 0, files: 0 };
     let after = '';
     for (;;) {
       const rooms = await this.store.db
@@ -52,16 +58,18 @@ export class RetentionService {
         if (!Number.isFinite(days) || days <= 0) continue;
         const cutoff = now - days * DAY_MS;
         result.rooms++;
-        result.messages += await this.pruneMessages(room.id, cutoff);
+        result.messages += await this.pruneMessages(room.id, cutoff, now);
         result.events += await this.pruneEvents(room.id, cutoff);
       }
       if (rooms.length < 1000) break;
       after = rooms.at(-1)!.id;
     }
+    // Files after their rows are marked: a failure leaves them marked for the next run.
+    if (this.files) result.files = await this.files.sweepAbandoned();
     return result;
   }
 
-  private async pruneMessages(roomId: string, cutoff: number): Promise<number> {
+  private async pruneMessages(roomId: string, cutoff: number, now: number): Promise<number> {
     let total = 0;
     for (;;) {
       const n = await this.store.db.transaction().execute(async (trx: Kysely<Database>) => {
@@ -77,6 +85,12 @@ export class RetentionService {
         ).map((m) => m.id);
         if (ids.length === 0) return 0;
         await trx.deleteFrom('reactions').where('message_id', 'in', ids).execute();
+        await trx
+          .updateTable('attachments')
+          .set({ deleted_at: now })
+          .where('message_id', 'in', ids)
+          .where('deleted_at', 'is', null)
+          .execute();
         await trx.deleteFrom('messages').where('id', 'in', ids).execute();
         return ids.length;
       });

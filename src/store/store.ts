@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { AttachmentsRepository } from '../attachments/attachments.repository.js';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository.js';
 import { EventsRepository } from '../events/events.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
@@ -18,6 +19,7 @@ export interface Repos {
   events: EventsRepository;
   polls: PollsRepository;
   joinRequests: JoinRequestsRepository;
+  attachments: AttachmentsRepository;
 }
 
 function bind(db: Kysely<Database>): Repos {
@@ -29,6 +31,7 @@ function bind(db: Kysely<Database>): Repos {
     events: new EventsRepository(db),
     polls: new PollsRepository(db),
     joinRequests: new JoinRequestsRepository(db),
+    attachments: new AttachmentsRepository(db),
   };
 }
 
