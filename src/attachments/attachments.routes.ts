@@ -77,12 +77,10 @@ export function attachmentsRoutes(deps: HttpDeps) {
         },
       },
       async (req, reply) =>
-        reply
-          .status(201)
-          .send({
-            success: true,
-            data: await attachments.requestUpload(req.principal, req.params.roomId, req.body),
-          }),
+        reply.status(201).send({
+          success: true,
+          data: await attachments.requestUpload(req.principal, req.params.roomId, req.body),
+        }),
     );
 
     app.post(
