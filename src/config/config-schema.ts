@@ -191,7 +191,12 @@ export const SETTINGS = {
     secret: true,
     description: 'S3 access key. Unset: the AWS SDK default chain (env, instance role).',
   },
-  s3SecretAccessKey: { env: 'S3_SECRET_ACCESS_KEY', type: 'string', secret: true, description: 'S3 secret key.' },
+  s3SecretAccessKey: {
+    env: 'S3_SECRET_ACCESS_KEY',
+    type: 'string',
+    secret: true,
+    description: 'S3 secret key.',
+  },
   fileUrlTtl: {
     env: 'FILE_URL_TTL',
     type: 'int',
