@@ -53,6 +53,24 @@ export interface SendOptions {
   messageType?: string;
   /** Defaults to a random id; pass your own to make retries across page reloads idempotent. */
   clientMsgId?: string;
+  /** Ids from `upload()`; content may then be empty. */
+  attachments?: string[];
+  /** Post under an alias in rooms with `settings.allowAnonymous`. */
+  isAnonymous?: boolean;
+  anonymousName?: string;
+}
+
+/** An uploaded attachment, ready to send (see `upload`). */
+export interface UploadedAttachment {
+  id: string;
+  type: 'image' | 'file' | 'audio' | 'video';
+  url: string;
+  thumbnailUrl?: string;
+  fileName: string;
+  fileSize: number;
+  mimeType: string;
+  width: number | null;
+  height: number | null;
 }
 
 export interface SendAck {
@@ -200,10 +218,55 @@ export class SwitchboardClient {
         ...(o.toUserId ? { toUserId: o.toUserId } : {}),
         ...(o.replyTo ? { replyTo: o.replyTo } : {}),
         ...(o.messageType ? { messageType: o.messageType } : {}),
+        ...(o.attachments?.length ? { attachments: o.attachments } : {}),
+        ...(o.isAnonymous ? { isAnonymous: true } : {}),
+        ...(o.anonymousName ? { anonymousName: o.anonymousName } : {}),
       },
       true,
     );
     return ack as unknown as SendAck;
+  }
+
+  /**
+   * Uploads a file to a room and resolves with the ready attachment, to pass to `send` as
+   * `attachments: [a.id]`. Asks for a signed URL over the socket (`upload_request`), PUTs the bytes
+   * there (S3 or this server), and completes the upload.
+   */
+  async upload(
+    roomId: string,
+    data: Blob | Uint8Array,
+    file: { fileName: string; mimeType: string },
+  ): Promise<UploadedAttachment> {
+    const size = data instanceof Uint8Array ? data.byteLength : data.size;
+    const ack = (await this.request({ type: 'upload_request', roomId, ...file, size })) as {
+      attachment: UploadedAttachment;
+      upload: { url: string; method: string; headers: Record<string, string> };
+    };
+    const doFetch = this.opts.fetch ?? globalThis.fetch;
+    const target = /^https?:/.test(ack.upload.url)
+      ? ack.upload.url
+      : this.opts.url.replace(/\/$/, '') + ack.upload.url;
+    const res = await doFetch(target, {
+      method: ack.upload.method,
+      headers: ack.upload.headers,
+      body: data as Blob,
+    });
+    if (!res.ok)
+      throw new SwitchboardError('UPLOAD_FAILED', `upload failed: ${res.status} ${await res.text()}`);
+    const done = (await this.request({
+      type: 'upload_complete',
+      roomId,
+      attachmentId: ack.attachment.id,
+    })) as {
+      attachment: UploadedAttachment;
+    };
+    return done.attachment;
+  }
+
+  /** A short-lived URL for an attachment (or its thumbnail), for `<img src>` and downloads. */
+  async attachmentUrl(attachmentId: string, variant: 'original' | 'thumbnail' = 'original'): Promise<string> {
+    const ack = (await this.request({ type: 'download_request', attachmentId, variant })) as { url: string };
+    return /^https?:/.test(ack.url) ? ack.url : this.opts.url.replace(/\/$/, '') + ack.url;
   }
 
   edit(roomId: string, messageId: string, content: string) {

@@ -5,6 +5,7 @@ export {
   type SendOptions,
   SwitchboardClient,
   SwitchboardError,
+  type UploadedAttachment,
   type WebSocketFactory,
   type WebSocketLike,
 } from './client.js';
