@@ -5,12 +5,11 @@ import type { HttpDeps } from '../http/http-deps.js';
 import { ErrorBody, envelope, Id } from '../http/schemas.js';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
-const MuteSchema = envelope(
-  Type.Object({
-    userId: Type.String(),
-    mutedUntil: Type.Union([Type.String(), Type.Null()]),
-  }),
-);
+const Mute = Type.Object({
+  userId: Type.String(),
+  mutedUntil: Type.Union([Type.String(), Type.Null()]),
+});
+const MuteSchema = envelope(Mute);
 
 export function moderationRoutes(deps: HttpDeps) {
   return async (root: FastifyInstance) => {
@@ -42,6 +41,22 @@ export function moderationRoutes(deps: HttpDeps) {
           data: await moderation.mute(req.principal, req.params.roomId, userId, durationSeconds, reason),
         };
       },
+    );
+
+    app.get(
+      '/rooms/:roomId/mutes',
+      {
+        schema: {
+          tags: ['rooms'],
+          summary: 'Members muted now, soonest end first (moderators)',
+          params: Type.Object({ roomId: Id }),
+          response: { 200: envelope(Type.Object({ mutes: Type.Array(Mute) })), ...errors },
+        },
+      },
+      async (req) => ({
+        success: true as const,
+        data: { mutes: await moderation.listMutes(req.principal, req.params.roomId) },
+      }),
     );
 
     app.delete(

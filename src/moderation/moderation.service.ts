@@ -36,6 +36,15 @@ export class ModerationService {
     return this.setMute(p, roomId, userId, until, now, reason);
   }
 
+  /** Members muted now (moderators and above). */
+  async listMutes(p: Principal, roomId: string): Promise<MuteView[]> {
+    const now = this.now();
+    const a = await loadRoom(this.store.repos, p, roomId, now);
+    requireRole(a, 'moderator', 'list mutes');
+    const rows = await this.store.repos.rooms.activeMutes(roomId, now);
+    return rows.map((r) => ({ userId: r.user_id, mutedUntil: new Date(r.muted_until).toISOString() }));
+  }
+
   async unmute(p: Principal, roomId: string, userId: string): Promise<MuteView> {
     const now = this.now();
     return this.setMute(p, roomId, userId, null, now);

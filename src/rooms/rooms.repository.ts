@@ -194,6 +194,19 @@ export class RoomsRepository {
     return removed;
   }
 
+  /** Members whose mute has not ended, soonest end first. */
+  async activeMutes(roomId: string, now: number): Promise<{ user_id: string; muted_until: number }[]> {
+    const rows = await this.db
+      .selectFrom('members')
+      .select(['user_id', 'muted_until'])
+      .where('room_id', '=', roomId)
+      .where('muted_until', '>', now)
+      .orderBy('muted_until')
+      .limit(1000)
+      .execute();
+    return rows as { user_id: string; muted_until: number }[];
+  }
+
   async setMutedUntil(roomId: string, userId: string, until: number | null): Promise<void> {
     await this.db
       .updateTable('members')

@@ -35,6 +35,15 @@ for (const backend of await availableBackends()) {
 
       const refused = await trySend(bob, room.roomId);
       expectError(refused, 403, 'MUTED');
+      const listed = expectOk(
+        await t.api('GET', `/v1/chat/rooms/${room.roomId}/mutes`, { token: mod.token }),
+      );
+      expect(listed.mutes).toEqual([{ userId: bob.userId, mutedUntil: muted.mutedUntil }]);
+      expectError(
+        await t.api('GET', `/v1/chat/rooms/${room.roomId}/mutes`, { token: bob.token }),
+        403,
+        'FORBIDDEN',
+      );
       expect(refused.body.error.message).toContain(muted.mutedUntil);
       expect(refused.body.error.details).toMatchObject({ mutedUntil: muted.mutedUntil });
 
@@ -56,6 +65,9 @@ for (const backend of await availableBackends()) {
         by: mod.userId,
       });
       await send(t, bob, room.roomId, 'back again');
+      expect(
+        expectOk(await t.api('GET', `/v1/chat/rooms/${room.roomId}/mutes`, { token: mod.token })).mutes,
+      ).toEqual([]);
     });
 
     it('a mute ends by itself', async () => {
