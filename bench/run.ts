@@ -2,10 +2,12 @@
  * Benchmark runner: `npm run bench -- <scenario> [--quick]`. Each scenario prints one JSON line per
  * run (machine-readable) and a human summary with ratios against a baseline measured in the same run.
  */
+import { fanout } from './fanout.js';
 import { groupCommit } from './group-commit.js';
 
 const scenarios: Record<string, (args: string[]) => Promise<void>> = {
   'group-commit': groupCommit,
+  fanout,
 };
 
 const [name, ...args] = process.argv.slice(2);

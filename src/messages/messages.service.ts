@@ -27,6 +27,11 @@ export interface SendInput {
   anonymousName?: string | null;
   /** Ids of completed uploads to this room (see src/attachments); content may then be empty. */
   attachments?: string[];
+  /**
+   * Called once the send is queued for commit (before it commits). A WebSocket connection waits for
+   * this, not for the commit, before it starts its next send: order is kept, commits overlap.
+   */
+  onSubmitted?: () => void;
   metadata?: Record<string, unknown> | null;
 }
 
@@ -192,14 +197,15 @@ export class MessagesService {
     const anonymousName = input.isAnonymous ? (input.anonymousName?.trim() ?? null) || null : null;
     const attachmentIds = input.attachments?.length ? input.attachments : undefined;
     if (this.policy.hasAi) await this.aiModerate(p, roomId, [content, ...(extraTexts ?? [])]);
+    const type = input.type ?? (attachmentIds ? await this.typeOfAttachment(attachmentIds[0]!) : 'text');
     // Membership, bans, mutes, announcement and anonymity rights, replyTo and the local content
     // filter are checked inside the batch's transaction, for the whole batch at once (send-checks.ts).
-    const result = await this.committer.submit({
+    const pending = this.committer.submit({
       roomId,
       authorId: p.userId,
       authorize: true,
       content,
-      type: input.type ?? (attachmentIds ? await this.typeOfAttachment(attachmentIds[0]!) : 'text'),
+      type,
       replyTo: input.replyTo ?? null,
       clientMsgId: input.clientMsgId ?? null,
       attachments: null,
@@ -210,6 +216,9 @@ export class MessagesService {
       attachmentIds,
       now: this.now(),
     });
+    // Queued: batches commit in submission order, so the caller may submit its next send now.
+    input.onSubmitted?.();
+    const result = await pending;
     if (result.event) this.bus.publish([result.event]);
     this.notifySent(p.userId, result);
     return result;

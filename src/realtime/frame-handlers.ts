@@ -26,7 +26,14 @@ type Handler<T extends ClientFrameType> = (
   s: FrameServices,
   p: Principal,
   f: ClientFrameOf<T>,
+  ctx: FrameContext,
 ) => Promise<Record<string, unknown>>;
+
+/** Per-frame hooks from the connection. */
+export interface FrameContext {
+  /** A send is queued for commit: the connection may start its next frame (see realtime.ts). */
+  onSubmitted?: () => void;
+}
 
 async function uploadRequest(
   s: FrameServices,
@@ -69,8 +76,9 @@ export const FRAME_HANDLERS: { [T in Exclude<ClientFrameType, 'auth' | 'ping' | 
     return { roomId: f.roomId };
   },
 
-  async send_message(s, p, f) {
+  async send_message(s, p, f, ctx) {
     const input = {
+      onSubmitted: ctx.onSubmitted,
       content: f.content,
       type: f.messageType,
       replyTo: f.replyTo,

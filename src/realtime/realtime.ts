@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import { isAppError } from '../errors/errors.js';
-import { FRAME_HANDLERS, type FrameServices, isServiceFrame } from './frame-handlers.js';
+import { FRAME_HANDLERS, type FrameContext, type FrameServices, isServiceFrame } from './frame-handlers.js';
 import type { Hub } from './hub.js';
 import { type ClientFrame, CloseCodes, PROTOCOL_VERSION, parseClientFrame } from './protocol.js';
 import { type Heads, type LogReader, type ResumeSummary, Session, type SessionOptions } from './session.js';
@@ -151,9 +151,17 @@ export class Connection {
       return;
     }
     // The start (for a client that never resumed) waits inside the queue, so a frame that arrives
-    // while the first one waits for it cannot overtake it.
-    const job = this.queue.then(() => this.begin(undefined)).then(() => this.run(f));
-    this.queue = job.catch(() => {});
+    // while the first one waits for it cannot overtake it. A send holds the queue only until it is
+    // queued for commit: batches commit in order, so the next send may start while it commits, and
+    // one connection can have many sends in flight (acks still come after each commit, in order).
+    let submitted: () => void = () => {};
+    const queued = new Promise<void>((resolve) => {
+      submitted = resolve;
+    });
+    const job = this.queue
+      .then(() => this.begin(undefined))
+      .then(() => this.run(f, { onSubmitted: submitted }));
+    this.queue = Promise.race([queued, job]).catch(() => {});
     await job;
   }
 
@@ -209,15 +217,16 @@ export class Connection {
     this.resumed(f.id, await this.session.resumeRooms(cursors, () => this.hub.heads(this.session.userId)));
   }
 
-  private async run(f: ClientFrame): Promise<void> {
+  private async run(f: ClientFrame, ctx: FrameContext = {}): Promise<void> {
     if (!isServiceFrame(f)) return;
     try {
       const handler = FRAME_HANDLERS[f.type] as (
         s: FrameServices,
         p: typeof this.session.principal,
         f: ClientFrame,
+        ctx: FrameContext,
       ) => Promise<Record<string, unknown>>;
-      const result = await handler(this.services, this.session.principal, f);
+      const result = await handler(this.services, this.session.principal, f, ctx);
       this.ack(f.id, { for: f.type, ...result });
     } catch (err) {
       if (isAppError(err)) {
