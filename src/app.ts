@@ -312,7 +312,11 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       closed = true;
       if (retentionTimer) clearInterval(retentionTimer);
       await gateway.close();
+      // Requests in flight get a grace period; then keep-alive sockets (a finished download whose
+      // client keeps the connection, say) are cut so shutdown never waits for keepAliveTimeout.
+      const cut = setTimeout(() => http.server.closeAllConnections(), 5000);
       await http.close();
+      clearTimeout(cut);
       hub.close();
       typing.close();
       presence.close();

@@ -98,7 +98,60 @@ export class AttachmentsService {
     body: Readable,
   ): Promise<AttachmentView> {
     const row = await this.declare(p, roomId, decl);
-    await this.storeBytes(row, body);
+    try {
+      await this.storeBytes(row, body);
+      return await this.finish(row);
+    } catch (err) {
+      // The client never learns this id (the body was cut off, too long, ...): drop the row so it
+      // does not hold one of the uploader's pending-upload slots until the abandoned-upload sweep.
+      try {
+        await this.store.repos.attachments.markDeleted(row.id, this.now());
+        await this.purgeDeleted();
+      } catch (cleanupErr) {
+        this.log.warn({ err: cleanupErr, attachmentId: row.id }, 'dropping a failed direct upload failed');
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Stores a file a server feature produced (an agent's report) as a ready attachment of `roomId`
+   * uploaded by `uploaderId` (a bot), for that feature to attach to its own post (postAsServer
+   * `attachmentIds`). Skips the member, room-setting and pending-upload checks a user's upload gets,
+   * but not the server's size limit. A file no post claims is swept like an abandoned upload.
+   */
+  async storeServerFile(
+    roomId: string,
+    uploaderId: string,
+    file: { fileName: string; mimeType: string; data: Buffer },
+  ): Promise<AttachmentView> {
+    const fileName = cleanFileName(file.fileName);
+    const mimeType = normalizeMime(file.mimeType);
+    if (!fileName || !mimeType) throw Errors.validation('A server file needs a file name and a MIME type');
+    if (file.data.length > this.opts.maxFileSize) {
+      throw Errors.fileTooLarge(`Files may be at most ${this.opts.maxFileSize} bytes`);
+    }
+    const id = newId('att');
+    const row: AttachmentRow = {
+      id,
+      room_id: roomId,
+      uploader_id: uploaderId,
+      message_id: null,
+      kind: kindOf(mimeType),
+      file_name: fileName,
+      mime_type: mimeType,
+      size: file.data.length,
+      storage_key: `att/${roomId}/${id}/original`,
+      thumb_key: null,
+      width: null,
+      height: null,
+      status: 'pending',
+      created_at: this.now(),
+      completed_at: null,
+      deleted_at: null,
+    };
+    await this.store.repos.attachments.insert(row);
+    await this.blobs.put(row.storage_key, file.data, { contentType: mimeType, size: row.size });
     return this.finish(row);
   }
 
