@@ -9,6 +9,8 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web client (Vite) is built into dist/web by the same build.
+COPY web ./web
 # `npm ci` also runs the `prepare` script (a build); the explicit build keeps the step visible.
 RUN npm ci --no-audit --no-fund
 RUN npm run build

@@ -4,10 +4,12 @@
  */
 import { fanout } from './fanout.js';
 import { groupCommit } from './group-commit.js';
+import { idle } from './idle.js';
 
 const scenarios: Record<string, (args: string[]) => Promise<void>> = {
   'group-commit': groupCommit,
   fanout,
+  idle,
 };
 
 const [name, ...args] = process.argv.slice(2);

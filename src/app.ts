@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { type Agents, createAgents } from './agents/create-agents.js';
+import { AssistantService } from './ai/assistant.service.js';
+import { createAi } from './ai/create-ai.js';
 import { AnnouncementsService } from './announcements/announcements.service.js';
 import { AttachmentsService } from './attachments/attachments.service.js';
 import { createBlobStore } from './attachments/create-blob-store.js';
@@ -56,6 +59,10 @@ export interface Switchboard {
   /** Deletes messages past their room's retention; runs every RETENTION_INTERVAL_MS. */
   retention: RetentionService;
   attachments: AttachmentsService;
+  /** The AI assistant (bot user, triggers, answer jobs, /ask, usage). */
+  ai: AssistantService;
+  /** The agent worker's domain: jobs from the conversation, published sites, the in-process worker. */
+  agents: Agents;
   http: App;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
@@ -69,7 +76,10 @@ export interface BuildOptions {
   pgSchema?: string;
   /** Clock for services (ms since epoch). */
   now?: () => number;
-  /** AI classifier for rooms with moderationLevel `strict`; without one they get the local filter. */
+  /**
+   * AI classifier for rooms with moderationLevel `strict`. Default: the LLM classifier over the
+   * configured AI providers; with none, `strict` rooms get the local filter only.
+   */
   aiModeration?: AiModerationHook;
 }
 
@@ -153,12 +163,19 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     { maxFileSize: config.maxFileSize, retentionDays: config.messageRetentionDays },
     now,
   );
+  const aiParts = createAi(
+    config,
+    store,
+    metrics,
+    (err) => logger.warn({ err }, 'AI usage not recorded'),
+    now,
+  );
   const messages = new MessagesService(
     store,
     bus,
     rooms,
     backends.limiter('send', { points: config.sendRateLimit, duration: 1 }),
-    new ContentPolicy(opts.aiModeration, logger),
+    new ContentPolicy(opts.aiModeration ?? aiParts.moderation, logger),
     {
       maxMessageLength: config.maxMessageLength,
       groupCommit: { maxBatch: config.groupCommitMaxBatch, maxWaitMs: config.groupCommitMaxWaitMs },
@@ -215,10 +232,59 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     now,
   );
 
+  const ai = new AssistantService(
+    {
+      store,
+      bus,
+      queue: backends.queue,
+      messages,
+      rooms,
+      users,
+      metrics,
+      repo: aiParts.repo,
+      usage: aiParts.usage,
+      chain: aiParts.chain,
+      limits: {
+        user: backends.limiter('ai-user', { points: config.aiUserRateLimit, duration: 60 }),
+        room: backends.limiter('ai-room', { points: config.aiRoomRateLimit, duration: 60 }),
+        notice: backends.limiter('ai-notice', { points: 1, duration: 60 }),
+      },
+      logger,
+      now,
+    },
+    {
+      botUsername: config.aiBotUsername,
+      botName: config.aiBotName,
+      systemPrompt: config.aiSystemPrompt,
+      contextTokens: config.aiContextTokens,
+      queueMax: config.aiQueueMax,
+      workerConcurrency: config.aiWorkerConcurrency,
+      jobAttempts: config.aiJobAttempts,
+      retryBackoffMs: config.aiRetryBackoffMs,
+      responseTimeoutMs: config.aiResponseTimeout,
+      streamIntervalMs: config.aiStreamIntervalMs,
+      maxMessageLength: config.maxMessageLength,
+    },
+  );
+  await ai.start();
+  const agents = createAgents({
+    config,
+    store,
+    bus,
+    queue: backends.queue,
+    messages,
+    attachments,
+    blobs,
+    logger,
+    // Agent commands start from this process's environment, less Switchboard's own secrets.
+    env: process.env,
+    now,
+  });
+
   const hub = new Hub({ bus, roomHeads: (userId) => store.repos.rooms.roomHeads(userId) });
   const realtime = new Realtime(
     hub,
-    { attachments, messages, rooms, receipts, typing, presence, clientErrors, polls },
+    { attachments, messages, rooms, receipts, typing, presence, clientErrors, polls, agents: agents.service },
     store.repos.events,
     logger,
     {
@@ -251,6 +317,9 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       clientErrors,
       moderation,
       joinRequests,
+      ai,
+      agents: agents.service,
+      sites: agents.sites,
     },
     logger,
   );
@@ -282,6 +351,8 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
         }, config.retentionIntervalMs)
       : undefined;
   retentionTimer?.unref();
+  // `serve` runs agent jobs too unless AGENT_WORKER_CONCURRENCY=0 (or the agent is off).
+  await agents.start();
 
   let closed = false;
   return {
@@ -301,6 +372,8 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     moderation,
     retention,
     attachments,
+    ai,
+    agents,
     http,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
@@ -320,6 +393,8 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       hub.close();
       typing.close();
       presence.close();
+      await agents.close();
+      await ai.close();
       await messages.close();
       await backends.close();
       await blobs.close();

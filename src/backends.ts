@@ -33,8 +33,12 @@ export async function createBackends(config: Config, logger: Logger, store: Stor
   const useBullmq = (config.queue ?? (config.redisUrl ? 'bullmq' : 'store')) === 'bullmq';
   const queue: JobQueue =
     useBullmq && config.redisUrl
-      ? new BullmqJobQueue(config.redisUrl, { prefix: `${config.redisPrefix}:jobs`, onError })
-      : new StoreJobQueue(store, { onError });
+      ? new BullmqJobQueue(config.redisUrl, {
+          prefix: `${config.redisPrefix}:jobs`,
+          leaseMs: config.jobLeaseMs,
+          onError,
+        })
+      : new StoreJobQueue(store, { leaseMs: config.jobLeaseMs, onError });
   if (!config.redisUrl) {
     return {
       kind: 'embedded',

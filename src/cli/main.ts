@@ -66,6 +66,35 @@ program
   });
 
 program
+  .command('worker')
+  .description(
+    'Run background jobs (agent jobs) without serving HTTP; with several nodes, set REDIS_URL so results reach every node',
+  )
+  .action(async () => {
+    const cfg = config();
+    if (!cfg.agentEnabled || cfg.agentWorkerConcurrency === 0) {
+      process.stderr.write('Nothing to run: set AGENT_ENABLED=true and AGENT_WORKER_CONCURRENCY >= 1\n');
+      process.exit(2);
+    }
+    // Builds everything (the worker posts results through the same services) but never listens.
+    const sb = await buildSwitchboard(cfg);
+    sb.logger.info(
+      { store: sb.store.dialect, concurrency: cfg.agentWorkerConcurrency, pid: process.pid },
+      'switchboard worker running',
+    );
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      sb.logger.info({ signal }, 'worker shutting down');
+      await sb.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
   .command('migrate')
   .description('Apply pending database migrations and exit')
   .action(async () => {

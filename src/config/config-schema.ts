@@ -405,6 +405,330 @@ export const SETTINGS = {
     default: false,
     description: 'Trust `X-Forwarded-*` headers (behind a load balancer).',
   },
+  aiProviders: {
+    env: 'AI_PROVIDERS',
+    type: 'list',
+    default: [],
+    description:
+      'AI assistant providers in fallback order, from `anthropic`, `openai`, `google`, `openai-compatible`. Empty: the assistant answers that AI is not configured.',
+  },
+  aiResponseTimeout: {
+    env: 'AI_RESPONSE_TIMEOUT',
+    type: 'int',
+    default: 60_000,
+    min: 100,
+    max: 600_000,
+    description: 'Milliseconds one provider may take to finish an answer; then the next provider is asked.',
+  },
+  aiMaxOutputTokens: {
+    env: 'AI_MAX_OUTPUT_TOKENS',
+    type: 'int',
+    default: 1024,
+    min: 16,
+    max: 65_536,
+    description: 'Most tokens an answer may have.',
+  },
+  aiContextTokens: {
+    env: 'AI_CONTEXT_TOKENS',
+    type: 'int',
+    default: 4000,
+    min: 200,
+    max: 1_000_000,
+    description:
+      'Token budget of the context sent with a question (room or thread messages, session), counted as characters / 4.',
+  },
+  aiQueueMax: {
+    env: 'AI_QUEUE_MAX',
+    type: 'int',
+    default: 100,
+    min: 0,
+    description: 'AI jobs that may wait in the queue; a trigger beyond that gets a "busy, try later" answer.',
+  },
+  aiWorkerConcurrency: {
+    env: 'AI_WORKER_CONCURRENCY',
+    type: 'int',
+    default: 4,
+    min: 0,
+    max: 1000,
+    description: 'AI answers this node works on at once; 0: this node runs no AI jobs.',
+  },
+  aiJobAttempts: {
+    env: 'AI_JOB_ATTEMPTS',
+    type: 'int',
+    default: 2,
+    min: 1,
+    max: 10,
+    description: 'Runs of an AI job (all providers failing fails a run) before it answers with an error.',
+  },
+  aiRetryBackoffMs: {
+    env: 'AI_RETRY_BACKOFF_MS',
+    type: 'int',
+    default: 2000,
+    min: 0,
+    description:
+      'Milliseconds before the first retry of a failed AI job; each later retry waits twice as long.',
+  },
+  aiUserRateLimit: {
+    env: 'AI_USER_RATE_LIMIT',
+    type: 'int',
+    default: 10,
+    min: 1,
+    description: 'AI requests (triggers and /ask) a user may make per minute.',
+  },
+  aiRoomRateLimit: {
+    env: 'AI_ROOM_RATE_LIMIT',
+    type: 'int',
+    default: 30,
+    min: 1,
+    description: 'AI requests one room may make per minute.',
+  },
+  aiStreamIntervalMs: {
+    env: 'AI_STREAM_INTERVAL_MS',
+    type: 'int',
+    default: 100,
+    min: 10,
+    max: 10_000,
+    description:
+      'Shortest gap in ms between two `ai_stream` frames of one answer (deltas in between are batched).',
+  },
+  aiModerationTimeout: {
+    env: 'AI_MODERATION_TIMEOUT',
+    type: 'int',
+    default: 5000,
+    min: 100,
+    max: 600_000,
+    description:
+      'Milliseconds one provider may take to classify a message of a `strict` room; on failure the local filter decides.',
+  },
+  aiBotUsername: {
+    env: 'AI_BOT_USERNAME',
+    type: 'string',
+    default: 'ai',
+    description: 'Username of the assistant bot user (mention it as `@<name>`; `@assistant` works too).',
+  },
+  aiBotName: {
+    env: 'AI_BOT_NAME',
+    type: 'string',
+    default: 'AI Assistant',
+    description: 'Display name of the assistant bot user.',
+  },
+  aiSystemPrompt: {
+    env: 'AI_SYSTEM_PROMPT',
+    type: 'string',
+    description: 'Extra instructions appended to the built-in system prompt of every answer.',
+  },
+  anthropicApiKey: {
+    env: 'ANTHROPIC_API_KEY',
+    type: 'string',
+    secret: true,
+    description: 'Anthropic API key.',
+  },
+  anthropicBaseUrl: {
+    env: 'ANTHROPIC_BASE_URL',
+    type: 'url',
+    description: 'Anthropic API base URL including `/v1`. Unset: `https://api.anthropic.com/v1`.',
+  },
+  anthropicModel: {
+    env: 'ANTHROPIC_MODEL',
+    type: 'string',
+    description: 'Anthropic model. Unset: `claude-sonnet-4-5`.',
+  },
+  openaiApiKey: { env: 'OPENAI_API_KEY', type: 'string', secret: true, description: 'OpenAI API key.' },
+  openaiBaseUrl: {
+    env: 'OPENAI_BASE_URL',
+    type: 'url',
+    description: 'OpenAI API base URL including `/v1` (Responses API). Unset: `https://api.openai.com/v1`.',
+  },
+  openaiModel: { env: 'OPENAI_MODEL', type: 'string', description: 'OpenAI model. Unset: `gpt-4o-mini`.' },
+  googleApiKey: { env: 'GOOGLE_API_KEY', type: 'string', secret: true, description: 'Gemini API key.' },
+  googleBaseUrl: {
+    env: 'GOOGLE_BASE_URL',
+    type: 'url',
+    description: 'Gemini API base URL. Unset: `https://generativelanguage.googleapis.com/v1beta`.',
+  },
+  googleModel: {
+    env: 'GOOGLE_MODEL',
+    type: 'string',
+    description: 'Gemini model. Unset: `gemini-2.5-flash`.',
+  },
+  openaiCompatibleBaseUrl: {
+    env: 'OPENAI_COMPATIBLE_BASE_URL',
+    type: 'url',
+    description:
+      'Base URL of an OpenAI-compatible server (Chat Completions), e.g. Ollama `http://127.0.0.1:11434/v1`, vLLM, llama.cpp.',
+  },
+  openaiCompatibleModel: {
+    env: 'OPENAI_COMPATIBLE_MODEL',
+    type: 'string',
+    description: 'Model name on the OpenAI-compatible server (required with it).',
+  },
+  openaiCompatibleApiKey: {
+    env: 'OPENAI_COMPATIBLE_API_KEY',
+    type: 'string',
+    secret: true,
+    description: 'Bearer key for the OpenAI-compatible server, if it wants one.',
+  },
+  jobLeaseMs: {
+    env: 'JOB_LEASE_MS',
+    type: 'int',
+    default: 30_000,
+    min: 500,
+    max: 3_600_000,
+    description:
+      'Lease of a running background job in ms, renewed while it runs; the job of a worker that died is taken over by another once its lease is over.',
+  },
+  agentEnabled: {
+    env: 'AGENT_ENABLED',
+    type: 'bool',
+    default: false,
+    description:
+      'Turn on the agent worker: `/agent`, `/report`, `report_request` frames and `POST /v1/agent/jobs` start jobs that run AGENT_COMMAND on a git checkout. Off: they are refused with AGENT_DISABLED.',
+  },
+  agentWorkspaceDir: {
+    env: 'AGENT_WORKSPACE_DIR',
+    type: 'string',
+    description: 'Directory of the per project+user git workspaces. Unset: `<DATA_DIR>/agent-workspaces`.',
+  },
+  agentCommand: {
+    env: 'AGENT_COMMAND',
+    type: 'string',
+    default: 'claude -p {instruction} --output-format stream-json --verbose --permission-mode acceptEdits',
+    description:
+      'Agent command template, split into arguments like a shell would but never run through one; `{instruction}`, `{jobId}`, `{threadId}`, `{projectId}`, `{userId}`, `{branch}`, `{kind}`, `{workspace}`, `{reportDir}` are replaced inside each argument.',
+  },
+  agentBuildCommand: {
+    env: 'AGENT_BUILD_COMMAND',
+    type: 'string',
+    description:
+      'Build command template run after the agent for site jobs (e.g. `npm run build`); its AGENT_OUTPUT_DIR is published. Unset: no build; AGENT_OUTPUT_DIR is published if the repository has it.',
+  },
+  agentOutputDir: {
+    env: 'AGENT_OUTPUT_DIR',
+    type: 'string',
+    default: 'dist',
+    description: 'Directory of the repository that is published as the site, after the build.',
+  },
+  agentReportDir: {
+    env: 'AGENT_REPORT_DIR',
+    type: 'string',
+    default: 'reports',
+    description:
+      'Directory of the repository where report jobs leave the files that are attached to the result.',
+  },
+  agentJobTimeout: {
+    env: 'AGENT_JOB_TIMEOUT',
+    type: 'int',
+    default: 900_000,
+    min: 1000,
+    max: 86_400_000,
+    description: 'Milliseconds one job may take, clone to push; then its processes are stopped and it fails.',
+  },
+  agentKillGraceMs: {
+    env: 'AGENT_KILL_GRACE_MS',
+    type: 'int',
+    default: 5000,
+    min: 0,
+    max: 600_000,
+    description: 'Milliseconds between SIGTERM and SIGKILL when a running agent is stopped.',
+  },
+  agentMaxOutputBytes: {
+    env: 'AGENT_MAX_OUTPUT_BYTES',
+    type: 'int',
+    default: 1_048_576,
+    min: 1024,
+    description:
+      'Bytes of one command’s output that are streamed as progress; the rest is dropped (the job goes on).',
+  },
+  agentMaxPublishBytes: {
+    env: 'AGENT_MAX_PUBLISH_BYTES',
+    type: 'int',
+    default: 104_857_600,
+    min: 1024,
+    description: 'Largest site (all files together, bytes) a job may publish.',
+  },
+  agentRepoAllowlist: {
+    env: 'AGENT_REPO_ALLOWLIST',
+    type: 'list',
+    default: [],
+    description:
+      'Repository URL prefixes jobs may name (e.g. `https://github.com/acme/`). Empty: any `https://` or SSH URL; local paths and `file://` only when listed.',
+  },
+  agentGitToken: {
+    env: 'AGENT_GIT_TOKEN',
+    type: 'string',
+    secret: true,
+    description:
+      'Token for cloning and pushing over HTTPS, handed to git through an askpass script (never in a URL, a file or a log; the agent does not see it).',
+  },
+  agentGitUsername: {
+    env: 'AGENT_GIT_USERNAME',
+    type: 'string',
+    default: 'x-access-token',
+    description: 'Username sent with AGENT_GIT_TOKEN.',
+  },
+  agentGitAuthorName: {
+    env: 'AGENT_GIT_AUTHOR_NAME',
+    type: 'string',
+    default: 'Switchboard Agent',
+    description: 'Author and committer name of the agent’s commits.',
+  },
+  agentGitAuthorEmail: {
+    env: 'AGENT_GIT_AUTHOR_EMAIL',
+    type: 'string',
+    default: 'agent@switchboard.invalid',
+    description: 'Author and committer email of the agent’s commits.',
+  },
+  agentEnvPassthrough: {
+    env: 'AGENT_ENV_PASSTHROUGH',
+    type: 'list',
+    default: [],
+    description:
+      'Environment variables passed to the agent although they are Switchboard settings or look like secrets (e.g. `ANTHROPIC_API_KEY`).',
+  },
+  agentWorkerConcurrency: {
+    env: 'AGENT_WORKER_CONCURRENCY',
+    type: 'int',
+    default: 1,
+    min: 0,
+    max: 64,
+    description:
+      'Agent jobs this process runs at once (`serve` and `worker`); 0: this process runs none (set it on `serve` nodes when dedicated workers run them).',
+  },
+  agentProgressIntervalMs: {
+    env: 'AGENT_PROGRESS_INTERVAL_MS',
+    type: 'int',
+    default: 500,
+    min: 10,
+    max: 60_000,
+    description:
+      'Shortest gap in ms between two `agent_progress` frames of one job (output lines in between are batched).',
+  },
+  agentQueueMax: {
+    env: 'AGENT_QUEUE_MAX',
+    type: 'int',
+    default: 100,
+    min: 0,
+    description: 'Agent jobs that may wait in the queue; beyond that new ones are refused with AGENT_BUSY.',
+  },
+  agentBotUsername: {
+    env: 'AGENT_BOT_USERNAME',
+    type: 'string',
+    default: 'agent',
+    description: 'Username of the bot user that posts agent results.',
+  },
+  agentBotName: {
+    env: 'AGENT_BOT_NAME',
+    type: 'string',
+    default: 'Agent',
+    description: 'Display name of the agent bot user.',
+  },
+  agentSiteUrl: {
+    env: 'AGENT_SITE_URL',
+    type: 'string',
+    default: '/sites/{projectId}/',
+    description:
+      'URL reported for a published site; `{projectId}` is replaced. Set it to an absolute URL when a CDN or another host serves `/sites/`.',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;

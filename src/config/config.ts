@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { checkAgentConfig } from '../agents/agent-settings.js';
+import { checkAiConfig } from '../ai/ai-settings.js';
 import { SETTINGS, type SettingKey, type SettingSpec } from './config-schema.js';
 
 /** Validated settings; see `config-schema.ts` for units and defaults. */
@@ -60,6 +62,56 @@ export interface Config {
   corsOrigins: string[];
   metricsToken: string | undefined;
   trustProxy: boolean;
+  aiProviders: string[];
+  aiResponseTimeout: number;
+  aiMaxOutputTokens: number;
+  aiContextTokens: number;
+  aiQueueMax: number;
+  aiWorkerConcurrency: number;
+  aiJobAttempts: number;
+  aiRetryBackoffMs: number;
+  aiUserRateLimit: number;
+  aiRoomRateLimit: number;
+  aiStreamIntervalMs: number;
+  aiModerationTimeout: number;
+  aiBotUsername: string;
+  aiBotName: string;
+  aiSystemPrompt: string | undefined;
+  anthropicApiKey: string | undefined;
+  anthropicBaseUrl: string | undefined;
+  anthropicModel: string | undefined;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  openaiModel: string | undefined;
+  googleApiKey: string | undefined;
+  googleBaseUrl: string | undefined;
+  googleModel: string | undefined;
+  openaiCompatibleBaseUrl: string | undefined;
+  openaiCompatibleModel: string | undefined;
+  openaiCompatibleApiKey: string | undefined;
+  jobLeaseMs: number;
+  agentEnabled: boolean;
+  agentWorkspaceDir: string | undefined;
+  agentCommand: string;
+  agentBuildCommand: string | undefined;
+  agentOutputDir: string;
+  agentReportDir: string;
+  agentJobTimeout: number;
+  agentKillGraceMs: number;
+  agentMaxOutputBytes: number;
+  agentMaxPublishBytes: number;
+  agentRepoAllowlist: string[];
+  agentGitToken: string | undefined;
+  agentGitUsername: string;
+  agentGitAuthorName: string;
+  agentGitAuthorEmail: string;
+  agentEnvPassthrough: string[];
+  agentWorkerConcurrency: number;
+  agentProgressIntervalMs: number;
+  agentQueueMax: number;
+  agentBotUsername: string;
+  agentBotName: string;
+  agentSiteUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -178,6 +230,8 @@ function checkCrossField(c: Config, problems: string[]): void {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
   if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(c.redisPrefix))
     problems.push('REDIS_PREFIX: 1-32 of A-Z a-z 0-9 _ . : -');
+  checkAiConfig(c, problems);
+  checkAgentConfig(c, problems);
   if (c.externalIssuer) {
     if (!c.externalAudience)
       problems.push('AUTH_EXTERNAL_AUDIENCE: required when AUTH_EXTERNAL_ISSUER is set');

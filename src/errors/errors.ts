@@ -57,6 +57,13 @@ export const Errors = {
   contentBlocked: define('CONTENT_BLOCKED', "The room's moderation blocked this message", 422),
   conflict: define('CONFLICT', 'Conflict', 409),
   rateLimited: define('RATE_LIMITED', 'Too many requests, slow down', 429),
+  aiNotConfigured: define('AI_NOT_CONFIGURED', 'AI is not configured on this server', 503),
+  aiBusy: define('AI_BUSY', 'The AI assistant is busy; try again later', 503),
+  aiDisabled: define('AI_DISABLED', 'The AI assistant is not enabled in this room', 403),
+  aiUnavailable: define('AI_UNAVAILABLE', 'No AI provider could answer', 502),
+  agentDisabled: define('AGENT_DISABLED', 'The agent is not enabled on this server', 503),
+  agentBusy: define('AGENT_BUSY', 'Too many agent jobs are waiting; try again later', 503),
+  agentJobNotFound: define('AGENT_JOB_NOT_FOUND', 'Agent job not found', 404),
   unavailable: define('SERVICE_UNAVAILABLE', 'Service unavailable', 503),
   internal: define('INTERNAL', 'Internal server error', 500),
 } as const;

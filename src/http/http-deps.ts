@@ -1,3 +1,6 @@
+import type { AgentService } from '../agents/agent.service.js';
+import type { SiteStore } from '../agents/site-store.js';
+import type { AssistantService } from '../ai/assistant.service.js';
 import type { AnnouncementsService } from '../announcements/announcements.service.js';
 import type { AttachmentsService } from '../attachments/attachments.service.js';
 import type { AuthService } from '../auth/auth.service.js';
@@ -37,4 +40,10 @@ export interface HttpDeps {
   clientErrors: ClientErrorsService;
   moderation: ModerationService;
   joinRequests: JoinRequestsService;
+  /** The AI assistant (ask, status, usage). */
+  ai: AssistantService;
+  /** Agent jobs (POST/GET /v1/agent/jobs). */
+  agents: AgentService;
+  /** Published sites (GET /sites/:projectId/...). */
+  sites: SiteStore;
 }

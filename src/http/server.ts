@@ -4,6 +4,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { agentRoutes } from '../agents/agent.routes.js';
+import { sitesRoutes } from '../agents/sites.routes.js';
+import { aiRoutes } from '../ai/ai.routes.js';
 import { announcementsRoutes } from '../announcements/announcements.routes.js';
 import { attachmentsRoutes, fileTransferRoutes } from '../attachments/attachments.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
@@ -25,6 +28,7 @@ import { usersRoutes } from '../users/users.routes.js';
 import { installErrorHandling } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
 import type { HttpDeps } from './http-deps.js';
+import { webClientRoutes } from './web-client.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -135,6 +139,11 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(clientErrorsRoutes(deps), { prefix: '/v1' });
   await app.register(attachmentsRoutes(deps), { prefix: '/v1' });
   await app.register(fileTransferRoutes(deps), { prefix: '/v1' });
+  await app.register(aiRoutes(deps), { prefix: '/v1' });
+  await app.register(agentRoutes(deps.agents), { prefix: '/v1' });
+  await app.register(sitesRoutes(deps.sites));
+  // Last: the web client's catch-all answers only paths no other route claims.
+  await app.register(webClientRoutes(deps.config));
   return app;
 }
 

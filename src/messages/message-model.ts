@@ -7,10 +7,11 @@ export const MESSAGE_TYPES = [
   'poll',
   'system',
   'ai_response',
+  'agent_result',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
-/** Types a user may send directly; `poll` goes through the polls API, `system` and `ai_response` are written by the server. */
+/** Types a user may send directly; `poll` goes through the polls API, `system`, `ai_response` and `agent_result` are written by the server. */
 export const USER_MESSAGE_TYPES = ['text', 'image', 'file', 'audio', 'video'] as const;
 
 export interface Attachment {

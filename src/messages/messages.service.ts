@@ -58,10 +58,15 @@ const MAX_REACTION_KINDS_PER_USER = 20;
 /** A message a server feature posts (see `postAsServer`). */
 export interface ServerPost {
   content: string;
-  type: 'system' | 'ai_response';
+  type: 'system' | 'ai_response' | 'agent_result';
   replyTo?: string | null;
   clientMsgId?: string | null;
   metadata?: Record<string, unknown> | null;
+  /**
+   * Attachments the server stored for this post (AttachmentsService.storeServerFile): ready, in this
+   * room, uploaded by `authorId`, unused; checked in the batch like a user's.
+   */
+  attachmentIds?: string[];
 }
 
 /** `authorId` is the real author, also of anonymous messages (whose view hides it). */
@@ -160,6 +165,7 @@ export class MessagesService {
       clientMsgId: post.clientMsgId ?? null,
       attachments: null,
       metadata: post.metadata ?? null,
+      ...(post.attachmentIds?.length ? { attachmentIds: post.attachmentIds } : {}),
       now: this.now(),
     });
     if (result.event) this.bus.publish([result.event]);

@@ -56,7 +56,13 @@ export async function checkSends(
 
   for (const i of indexes) {
     const it = items[i]!;
-    if (!it.authorize) continue;
+    if (!it.authorize) {
+      // Server posts authorized themselves; the files they attach are still checked and claimed once.
+      const fileError = checkAttachments(it, fileById, claimed);
+      if (fileError) refused.set(i, fileError);
+      else for (const id of it.attachmentIds ?? []) claimed.add(id);
+      continue;
+    }
     if (!authorById.has(it.authorId)) {
       refused.set(i, Errors.userNotFound('The sending user no longer exists'));
       continue;

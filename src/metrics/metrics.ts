@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one node, served at `/metrics`. */
 export class Metrics {
@@ -19,6 +19,43 @@ export class Metrics {
     name: 'switchboard_room_events_total',
     help: 'Room log events committed and published, by type',
     labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  /** AI provider calls that produced an answer or failed for good (src/ai), by kind and outcome. */
+  readonly aiRequests = new Counter({
+    name: 'switchboard_ai_requests_total',
+    help: 'AI provider calls by kind (ask, summarize, translate, api, moderation), provider, model and status (ok, failed, cancelled)',
+    labelNames: ['kind', 'provider', 'model', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly aiTokens = new Counter({
+    name: 'switchboard_ai_tokens_total',
+    help: 'Tokens reported by AI providers, by direction (input, output)',
+    labelNames: ['provider', 'model', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly aiLatency = new Histogram({
+    name: 'switchboard_ai_latency_seconds',
+    help: 'Duration of successful AI provider calls (request sent to stream finished)',
+    labelNames: ['provider', 'model'] as const,
+    buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 40, 60, 120],
+    registers: [this.registry],
+  });
+  readonly aiProviderFailures = new Counter({
+    name: 'switchboard_ai_provider_failures_total',
+    help: 'Failed AI provider attempts (before a fallback), by provider and code',
+    labelNames: ['provider', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly aiRejected = new Counter({
+    name: 'switchboard_ai_rejected_total',
+    help: 'AI requests refused before reaching a provider, by reason (busy, rate_limited, not_configured)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly aiActive = new Gauge({
+    name: 'switchboard_ai_active_jobs',
+    help: 'AI answers this node is working on',
     registers: [this.registry],
   });
 

@@ -1,3 +1,4 @@
+import type { AgentService } from '../agents/agent.service.js';
 import type { AttachmentsService } from '../attachments/attachments.service.js';
 import type { Principal } from '../auth/principal.js';
 import type { ClientErrorsService } from '../client-errors/client-errors.service.js';
@@ -19,6 +20,7 @@ export interface FrameServices {
   presence: PresenceService;
   clientErrors: ClientErrorsService;
   polls: PollsService;
+  agents: AgentService;
 }
 
 /** What a handler returns is sent back as `{type:'ack', id, ...result}`. */
@@ -44,6 +46,37 @@ async function uploadRequest(
   return s.attachments.requestUpload(p, f.roomId, { fileName, mimeType, size });
 }
 
+/** `report_request` / `report_modification`: a report job (see POST /v1/agent/jobs). */
+async function reportRequest(
+  s: FrameServices,
+  p: Principal,
+  f: ClientFrameOf<'report_request' | 'report_modification'>,
+): Promise<Record<string, unknown>> {
+  const { roomId, instruction, projectId, repoUrl, threadId, sessionId, commandId, previousCommit } = f;
+  if (f.type === 'report_modification' && !threadId) {
+    throw Errors.validation('report_modification needs the threadId of the report to change');
+  }
+  const { job, duplicate } = await s.agents.create(p, {
+    roomId,
+    instruction,
+    kind: 'report',
+    projectId,
+    repoUrl,
+    threadId,
+    sessionId,
+    commandId,
+    previousCommit,
+  });
+  return {
+    jobId: job.jobId,
+    roomId,
+    threadId: job.threadId,
+    branch: job.branch,
+    state: job.state,
+    duplicate,
+  };
+}
+
 async function downloadRequest(
   s: FrameServices,
   p: Principal,
@@ -64,6 +97,8 @@ export const FRAME_HANDLERS: { [T in Exclude<ClientFrameType, 'auth' | 'ping' | 
     return { attachment: await s.attachments.complete(p, f.roomId, f.attachmentId) };
   },
   download_request: downloadRequest,
+  report_request: reportRequest,
+  report_modification: reportRequest,
   image_download_request: downloadRequest,
 
   async join_room(s, p, f) {

@@ -89,6 +89,25 @@ export const ClientFrameSchema = Type.Union([
     status: OneOf(STATUS),
     customStatus: Type.Optional(Type.Union([Type.String({ maxLength: 140 }), Type.Null()])),
   }),
+  /**
+   * Agent jobs (seed names): a report to generate, or a change to an existing report in its thread.
+   * The same fields and rules as `POST /v1/agent/jobs` (kind `report`); the ack carries the job.
+   */
+  ...(['report_request', 'report_modification'] as const).map((type) =>
+    frame(type, {
+      roomId: Id,
+      instruction: Type.String({ minLength: 1, maxLength: 10_000 }),
+      projectId: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$' }),
+      ),
+      repoUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+      /** A message of the room: the job works in its thread. Required for `report_modification`. */
+      threadId: type === 'report_modification' ? Id : Type.Optional(Id),
+      sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' })),
+      commandId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' })),
+      previousCommit: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{7,64}$' })),
+    }),
+  ),
   /** An error report from the client; the same fields and limits as `POST /v1/client-errors`. */
   frame('error_log', {
     message: Type.String({ minLength: 1, maxLength: CLIENT_ERROR_LIMITS.message }),

@@ -236,6 +236,97 @@ export interface AttachmentsTable {
   deleted_at: number | null;
 }
 
+/** The AI assistant's per-user, per-room memory (src/ai); `room_id` '' is outside any room. */
+export interface AiSessionsTable {
+  id: string;
+  user_id: string;
+  room_id: string;
+  /** JSON `{q, a}[]`: the latest question/answer turns, oldest first. */
+  messages: string;
+  /** The latest `/summarize` answer for this user and room. */
+  summary: string | null;
+  tokens_used: number;
+  created_at: number;
+  updated_at: number;
+  /** created_at + 24 h: later the session is ignored and swept. */
+  expires_at: number;
+}
+
+/** One queued assistant answer, by job id: lets `/stop` find and cancel it from any node. */
+export interface AiRequestsTable {
+  job_id: string;
+  room_id: string;
+  user_id: string;
+  /** ask | summarize | translate */
+  kind: string;
+  trigger_message_id: string;
+  /** queued | running | done | cancelled | failed */
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One provider call (an answer, an /ask, a moderation check): the usage accounting. */
+export interface AiUsageTable {
+  id: string;
+  /** ask | summarize | translate | api | moderation */
+  kind: string;
+  job_id: string | null;
+  room_id: string | null;
+  user_id: string | null;
+  provider: string;
+  model: string;
+  /** ok | failed | cancelled */
+  status: string;
+  error_code: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  latency_ms: number;
+  created_at: number;
+}
+
+/** A git repository the agent works on, owned by the room that first used it (src/agents). */
+export interface AgentProjectsTable {
+  id: string;
+  room_id: string;
+  repo_url: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One agent instruction and its outcome (src/agents); the job queue runs it under the same id. */
+export interface AgentJobsTable {
+  id: string;
+  room_id: string;
+  /** Message id of the thread's root; the git branch is `thread-<thread_id>`. */
+  thread_id: string;
+  project_id: string;
+  user_id: string;
+  session_id: string;
+  command_id: string;
+  /** site | report */
+  kind: string;
+  instruction: string;
+  repo_url: string | null;
+  previous_commit: string | null;
+  branch: string;
+  /** queued | running | succeeded | failed | interrupted | cancelled */
+  state: string;
+  /** interrupted (a newer instruction in the thread) | cancelled (a user) */
+  stop_reason: string | null;
+  /** The newer job, or the user who cancelled. */
+  stopped_by: string | null;
+  attempt: number;
+  /** JSON OutputMessage once finished. */
+  result: string | null;
+  result_message_id: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -253,6 +344,11 @@ export interface Database {
   poll_closures: PollClosuresTable;
   join_requests: JoinRequestsTable;
   attachments: AttachmentsTable;
+  ai_sessions: AiSessionsTable;
+  ai_requests: AiRequestsTable;
+  ai_usage: AiUsageTable;
+  agent_projects: AgentProjectsTable;
+  agent_jobs: AgentJobsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

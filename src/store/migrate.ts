@@ -14,6 +14,8 @@ import * as m004 from './migrations/004-client-errors.js';
 import * as m005 from './migrations/005-polls.js';
 import * as m006 from './migrations/006-join-requests.js';
 import * as m007 from './migrations/007-attachments.js';
+import * as m008 from './migrations/008-ai.js';
+import * as m009 from './migrations/009-agent-jobs.js';
 
 /** Migrations live in code so the same list runs from source, from dist and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +26,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '005-polls': m005,
   '006-join-requests': m006,
   '007-attachments': m007,
+  '008-ai': m008,
+  '009-agent-jobs': m009,
 };
 
 class CodeMigrationProvider implements MigrationProvider {

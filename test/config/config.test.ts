@@ -428,6 +428,13 @@ describe('redactConfig', () => {
       AUTH_EXTERNAL_SECRET: 'external-shared-secret-0123456789',
       REDIS_URL: 'redis://:redispass0123@cache.internal:6379',
       METRICS_TOKEN: 'metrics-token-0123',
+      S3_ACCESS_KEY_ID: 's3-key-id-0123',
+      S3_SECRET_ACCESS_KEY: 's3-secret-0123',
+      ANTHROPIC_API_KEY: 'sk-ant-secret-0123',
+      OPENAI_API_KEY: 'sk-openai-secret-0123',
+      GOOGLE_API_KEY: 'google-secret-0123',
+      OPENAI_COMPATIBLE_API_KEY: 'local-secret-0123',
+      AGENT_GIT_TOKEN: 'ghp-agent-secret-0123',
       PORT: '9000',
     });
 
@@ -442,6 +449,7 @@ describe('redactConfig', () => {
     expect(text).not.toContain('external-shared-secret');
     expect(text).not.toContain('redispass0123');
     expect(text).not.toContain('metrics-token-0123');
+    expect(text).not.toContain('secret-0123');
   });
 
   it('masks exactly the settings declared secret', () => {
@@ -449,11 +457,18 @@ describe('redactConfig', () => {
     const redacted = redactConfig(c);
     const secrets = settings.filter(([, s]) => s.secret).map(([k]) => k);
     expect(secrets.sort()).toEqual([
+      'agentGitToken',
+      'anthropicApiKey',
       'databaseUrl',
       'externalSecret',
+      'googleApiKey',
       'jwtSecret',
       'metricsToken',
+      'openaiApiKey',
+      'openaiCompatibleApiKey',
       'redisUrl',
+      's3AccessKeyId',
+      's3SecretAccessKey',
     ]);
     for (const [key, spec] of settings) {
       if (spec.secret) expect(redacted[key], key).toBe('***');

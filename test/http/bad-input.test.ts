@@ -346,7 +346,7 @@ for (const backend of await availableBackends()) {
         ['GET', '/v2/chat/rooms'],
         ['POST', `/v1/chat/rooms/${room.roomId}/teleport`],
         ['PUT', '/v1/chat/rooms'],
-        ['GET', '/'],
+        ['GET', '/v1'],
       ] as const) {
         const r = await t.api(method, path, { token: bob.token });
         expect({ status: r.status, body: r.body }).toEqual({
