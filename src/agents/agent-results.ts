@@ -1,57 +1,11 @@
 import type { MessagesService } from '../messages/messages.service.js';
-import { newId } from '../shared/ids.js';
-import type { Store } from '../store/store.js';
+import type { BotIdentity } from '../users/bot-users.js';
 import type { AgentJobsRepository } from './agent-jobs.repository.js';
 import type { AgentJobRow, AgentJobState, AgentResult } from './agent-model.js';
 import type { RunResult } from './agent-runner.js';
 
-export interface AgentBot {
-  userId: string;
-  username: string;
-}
-
-/**
- * The agent's user: a bot without a password (nobody can log in as it), created on first use.
- * Throws when the name belongs to a user who is not a bot.
- */
-export async function ensureAgentBot(
-  store: Store,
-  want: { username: string; displayName: string },
-  now: number,
-): Promise<AgentBot> {
-  const users = store.repos.users;
-  for (let tries = 0; tries < 3; tries++) {
-    const existing = await users.findByUsername(want.username);
-    if (existing) {
-      if (existing.is_bot !== 1) {
-        throw new Error(
-          `AGENT_BOT_USERNAME "${want.username}" belongs to a user who is not a bot; choose another name`,
-        );
-      }
-      return { userId: existing.id, username: existing.username };
-    }
-    try {
-      const id = newId('usr');
-      await users.insert({
-        id,
-        username: want.username,
-        display_name: want.displayName,
-        password_hash: null,
-        is_admin: 0,
-        is_bot: 1,
-        avatar: null,
-        external_issuer: null,
-        external_subject: null,
-        created_at: now,
-        updated_at: now,
-      });
-      return { userId: id, username: want.username };
-    } catch {
-      // Another node created it at the same moment: read it back.
-    }
-  }
-  throw new Error(`could not create the agent bot user "${want.username}"`);
-}
+/** The agent's user (see ensureBotUser). */
+export type AgentBot = BotIdentity;
 
 /** The idempotency key of the message reporting a job: a job is reported once however often it runs. */
 export function resultClientMsgId(jobId: string): string {

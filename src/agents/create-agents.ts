@@ -6,10 +6,11 @@ import type { Config } from '../config/config.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { JobQueue, StopOptions } from '../queue/job-queue.js';
 import type { Store } from '../store/store.js';
+import { ensureBotUser } from '../users/bot-users.js';
 import { AgentService } from './agent.service.js';
 import { scrubbedEnv } from './agent-env.js';
 import { AgentJobsRepository } from './agent-jobs.repository.js';
-import { type AgentBot, AgentResults, ensureAgentBot } from './agent-results.js';
+import { type AgentBot, AgentResults } from './agent-results.js';
 import { AgentRunner } from './agent-runner.js';
 import { agentSettings } from './agent-settings.js';
 import { AgentWorker } from './agent-worker.js';
@@ -51,9 +52,9 @@ export function createAgents(d: AgentsDeps): Agents {
   const repo = new AgentJobsRepository(d.store.db);
   let botPromise: Promise<AgentBot> | undefined;
   const bot = () => {
-    botPromise ??= ensureAgentBot(
+    botPromise ??= ensureBotUser(
       d.store,
-      { username: settings.botUsername, displayName: settings.botName },
+      { username: settings.botUsername, displayName: settings.botName, setting: 'AGENT_BOT_USERNAME' },
       now(),
     ).catch((err) => {
       botPromise = undefined;

@@ -59,11 +59,15 @@ export class AiSessions {
       const now = this.now();
       const current = await this.find(userId, roomId);
       if (current) {
-        const turns = change.turn ? [...current.turns, change.turn].slice(-SESSION_MAX_TURNS) : current.turns;
+        // A retried job records its turn again: replace it (and count its tokens once).
+        const key = change.turn?.messageId;
+        const again = key !== undefined && current.turns.some((t) => t.messageId === key);
+        const others = again ? current.turns.filter((t) => t.messageId !== key) : current.turns;
+        const turns = change.turn ? [...others, change.turn].slice(-SESSION_MAX_TURNS) : current.turns;
         await this.repo.updateSession(current.id, {
           messages: JSON.stringify(turns),
           ...(change.summary !== undefined ? { summary: change.summary } : {}),
-          addTokens: change.tokens,
+          addTokens: again ? 0 : change.tokens,
           now,
         });
         return;

@@ -142,6 +142,19 @@ export class AnswerRunner {
     stream: StreamPublisher,
   ): Promise<void> {
     const data = job.data;
+    // The session first: once the answer is visible the user may ask again, and that question must
+    // see this turn. A retry after this point records the same turn again, which replaces it.
+    const tokens = answer.inputTokens + answer.outputTokens;
+    if (data.kind === 'ask') {
+      await this.d.sessions.record(data.userId, data.roomId, {
+        turn: { q: data.text?.trim() || '(no question)', a: answer.text, messageId: data.triggerMessageId },
+        tokens,
+      });
+    } else if (data.kind === 'summarize') {
+      await this.d.sessions.record(data.userId, data.roomId, { summary: answer.text, tokens });
+    } else {
+      await this.d.sessions.record(data.userId, data.roomId, { tokens });
+    }
     const { message } = await this.d.poster.answer(data.roomId, data.triggerMessageId, job.id, answer.text, {
       kind: data.kind,
       streamId: job.id,
@@ -159,17 +172,6 @@ export class AnswerRunner {
       { jobId: job.id, roomId: data.roomId, userId: data.userId },
       answer,
     );
-    const tokens = answer.inputTokens + answer.outputTokens;
-    if (data.kind === 'ask') {
-      await this.d.sessions.record(data.userId, data.roomId, {
-        turn: { q: data.text?.trim() || '(no question)', a: answer.text, messageId: data.triggerMessageId },
-        tokens,
-      });
-    } else if (data.kind === 'summarize') {
-      await this.d.sessions.record(data.userId, data.roomId, { summary: answer.text, tokens });
-    } else {
-      await this.d.sessions.record(data.userId, data.roomId, { tokens });
-    }
   }
 
   /** Decides what a failed run means: stopped, retried later, or answered with an error notice. */

@@ -144,7 +144,7 @@ export class AssistantService {
   async start(): Promise<void> {
     this.identity = await ensureBotUser(
       this.d.store,
-      { username: this.opts.botUsername, displayName: this.opts.botName },
+      { username: this.opts.botUsername, displayName: this.opts.botName, setting: 'AI_BOT_USERNAME' },
       this.d.now(),
     );
     this.d.messages.onSent((e) => this.onSent(e.message, e.authorId));

@@ -1,59 +1,7 @@
 import type { MessagesService } from '../messages/messages.service.js';
-import { newId } from '../shared/ids.js';
-import type { Store } from '../store/store.js';
+import type { BotIdentity } from '../users/bot-users.js';
 
-export interface BotIdentity {
-  userId: string;
-  username: string;
-  displayName: string;
-}
-
-/**
- * The assistant's user: created on first start (a bot, without a password, so nobody can log in as
- * it), renamed when AI_BOT_NAME changes. The default username `ai` is shorter than any registered
- * user may choose, so it cannot be taken. Throws when the name belongs to a user who is not a bot.
- */
-export async function ensureBotUser(
-  store: Store,
-  want: { username: string; displayName: string },
-  now: number,
-): Promise<BotIdentity> {
-  const users = store.repos.users;
-  for (let tries = 0; tries < 3; tries++) {
-    const existing = await users.findByUsername(want.username);
-    if (existing) {
-      if (existing.is_bot !== 1) {
-        throw new Error(
-          `AI_BOT_USERNAME "${want.username}" belongs to a user who is not a bot; choose another name`,
-        );
-      }
-      if (existing.display_name !== want.displayName) {
-        await users.update(existing.id, { display_name: want.displayName }, now);
-      }
-      return { userId: existing.id, username: existing.username, displayName: want.displayName };
-    }
-    try {
-      const id = newId('usr');
-      await users.insert({
-        id,
-        username: want.username,
-        display_name: want.displayName,
-        password_hash: null,
-        is_admin: 0,
-        is_bot: 1,
-        avatar: null,
-        external_issuer: null,
-        external_subject: null,
-        created_at: now,
-        updated_at: now,
-      });
-      return { userId: id, username: want.username, displayName: want.displayName };
-    } catch {
-      // Another node created it at the same moment: read it back.
-    }
-  }
-  throw new Error(`could not create the AI bot user "${want.username}"`);
-}
+export { type BotIdentity, ensureBotUser } from '../users/bot-users.js';
 
 /** Notice kinds, in `metadata.ai.status` of the bot's `system` messages. */
 export type NoticeStatus = 'not_configured' | 'busy' | 'rate_limited' | 'failed' | 'usage' | 'empty';

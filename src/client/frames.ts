@@ -67,12 +67,15 @@ export interface ServerFrames {
   user_joined: LogEventFrame & {
     user: { userId: string; username: string; displayName: string };
     role: string;
+    invitedBy?: string;
   };
-  user_left: LogEventFrame & { userId: string; reason: 'left' | 'kicked' | 'banned' };
-  member_updated: LogEventFrame & { userId: string; role: string };
+  user_left: LogEventFrame & { userId: string; reason: 'left' | 'kicked' | 'banned'; by?: string };
+  member_updated: LogEventFrame & { userId: string; role: string; by: string };
   member_muted: LogEventFrame & { userId: string; mutedUntil: string | null; by: string; reason?: string };
   room_created: LogEventFrame & { room: Record<string, unknown> };
   room_updated: LogEventFrame & { room: Record<string, unknown> };
+  /** A poll's votes changed or it was closed: the whole tally as it is now (never `myVotes`). */
+  poll_updated: LogEventFrame & { messageId: string; poll: PollData };
   typing_indicator: {
     type: 'typing_indicator';
     roomId: string;
@@ -95,6 +98,7 @@ export interface ServerFrames {
     status: 'read' | 'delivered';
     readSeq: number;
     deliveredSeq: number;
+    at: string;
   };
   /** A system announcement, pushed to every connection (also stored in the system room's log). */
   announcement: {
@@ -110,6 +114,56 @@ export interface ServerFrames {
       authorId: string;
     };
   };
+  /**
+   * The AI assistant's answer while it is written (ephemeral). `index` counts frames per run; `reset`
+   * drops the text so far; the last frame has `done` and `status` (`messageId` once answered).
+   */
+  ai_stream: {
+    type: 'ai_stream';
+    roomId: string;
+    streamId: string;
+    replyTo: string;
+    index: number;
+    delta: string;
+    reset?: true;
+    done?: true;
+    status?: 'answered' | 'stopped' | 'failed';
+    messageId?: string;
+  };
+  /** An agent job at work (ephemeral); its outcome is the `agent_result` message replying to `threadId`. */
+  agent_progress: {
+    type: 'agent_progress';
+    roomId: string;
+    jobId: string;
+    threadId: string;
+    projectId: string;
+    step: AgentStep;
+    /** Output lines of the step (newline-separated); with `finished`, the final state. */
+    text?: string;
+    at: string;
+  };
+}
+
+/** The steps of an agent job, in order (`agent_progress.step`). */
+export type AgentStep =
+  | 'queued'
+  | 'started'
+  | 'workspace'
+  | 'agent'
+  | 'build'
+  | 'publish'
+  | 'commit'
+  | 'push'
+  | 'finished';
+
+export interface PollData {
+  question: string;
+  /** `voters` is left out in anonymous polls. */
+  options: { id: string; text: string; votes: number; voters?: string[] }[];
+  totalVoters: number;
+  closed: boolean;
+  multipleChoice: boolean;
+  anonymous: boolean;
 }
 
 export type ServerFrameType = keyof ServerFrames;

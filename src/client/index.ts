@@ -10,4 +10,11 @@ export {
   type WebSocketLike,
 } from './client.js';
 export { type CursorStore, MemoryCursorStore, StorageCursorStore } from './cursor-store.js';
-export type { LogEventFrame, MessageData, ServerFrames, ServerFrameType } from './frames.js';
+export type {
+  AgentStep,
+  LogEventFrame,
+  MessageData,
+  PollData,
+  ServerFrames,
+  ServerFrameType,
+} from './frames.js';

@@ -61,6 +61,25 @@ export interface Message {
   isPinned: boolean;
   reactions: Record<string, string[]>;
   attachments?: Attachment[];
+  /** Data written with the message: `agentResult` on `agent_result` messages, `ai` on AI answers. */
+  metadata?: Record<string, unknown> | null;
+}
+
+/** `metadata.agentResult` of an `agent_result` message (docs/agents.md, "Job lifecycle"). */
+export interface AgentResult {
+  jobId: string;
+  kind: 'site' | 'report';
+  success: boolean;
+  summary: string;
+  siteUrl?: string;
+  deploymentTime?: number;
+  branch?: string;
+  commitId?: string;
+  filesChanged?: string[];
+  attachmentIds?: string[];
+  error?: string;
+  interrupted?: boolean;
+  outputTruncated?: boolean;
 }
 
 export interface Member {

@@ -1,4 +1,5 @@
 import {
+  type AgentStep,
   type ConnectionState,
   type CursorStore,
   type LogEventFrame,
@@ -6,7 +7,7 @@ import {
   SwitchboardClient,
 } from '../../../src/client/index.js';
 import { ApiError, type Session } from '../api/session';
-import type { Member, Message, Room, User } from '../api/types';
+import type { AgentResult, Member, Message, Room, User } from '../api/types';
 import { NetworkWatch } from '../net/network-watch';
 import { RoomMessages } from './room-messages';
 
@@ -37,6 +38,24 @@ export interface AiStream {
   messageId?: string;
 }
 
+/** An agent job at work (`agent_progress` frames), shown as a card until its `agent_result` message lands. */
+export interface AgentJob {
+  jobId: string;
+  roomId: string;
+  threadId: string;
+  projectId: string;
+  /** The instruction (the `queued` step's text; cut at 200 characters by the server). */
+  instruction?: string;
+  /** Steps of the current run, in order; the last one is under way. */
+  steps: AgentStep[];
+  /** The newest output lines (at most MAX_JOB_LINES). */
+  lines: string[];
+  /** With the `finished` step: `succeeded`, `failed`, `interrupted` or `cancelled`. */
+  outcome?: string;
+  /** Its result message has arrived (or never will): the card is gone, the lines stay for the result. */
+  reported: boolean;
+}
+
 export interface Notice {
   id: number;
   text: string;
@@ -48,6 +67,14 @@ const TYPING_FALLBACK_MS = 3000;
 const MAX_ROOM_PAGES = 5;
 /** Wait before reading the room list again when the server could not be reached, in ms. */
 const START_RETRY_MS = 3000;
+/** Agent progress re-renders the page at most this often, in ms, however many jobs are running. */
+const PROGRESS_RENDER_MS = 250;
+/** Output lines kept per agent job. */
+const MAX_JOB_LINES = 40;
+/** Agent jobs remembered (the oldest reported ones are forgotten first). */
+const MAX_JOBS = 100;
+/** A finished job whose result message never shows up stops being shown after this, in ms. */
+const JOB_REPORT_WAIT_MS = 60_000;
 
 /** Cursors seeded from the room list: the connection replays only what happened after the list was read. */
 class SeededCursors implements CursorStore {
@@ -72,6 +99,7 @@ export class ChatStore {
   readonly presence = new Map<string, string>();
   readonly typing = new Map<string, Map<string, { name: string; timer: ReturnType<typeof setTimeout> }>>();
   readonly streams = new Map<string, AiStream>();
+  readonly jobs = new Map<string, AgentJob>();
   readonly outgoing = new Map<string, Outgoing>();
   notices: Notice[] = [];
   currentRoomId: string | undefined;
@@ -81,6 +109,7 @@ export class ChatStore {
   private readonly listeners = new Set<() => void>();
   private readonly watch = new NetworkWatch();
   private pendingNotify = false;
+  private progressTimer: ReturnType<typeof setTimeout> | undefined;
   private nextNotice = 1;
   private stopped = false;
 
@@ -103,6 +132,15 @@ export class ChatStore {
       this.pendingNotify = false;
       for (const l of this.listeners) l();
     });
+  }
+
+  /** For frequent updates (agent progress): at most one re-render per PROGRESS_RENDER_MS. */
+  private changedSoon(): void {
+    if (this.progressTimer) return;
+    this.progressTimer = setTimeout(() => {
+      this.progressTimer = undefined;
+      this.changed();
+    }, PROGRESS_RENDER_MS);
   }
 
   notify(text: string): void {
@@ -174,6 +212,7 @@ export class ChatStore {
     this.stopped = true;
     this.client?.close();
     this.watch.dispose();
+    clearTimeout(this.progressTimer);
     for (const t of this.typing.values()) for (const { timer } of t.values()) clearTimeout(timer);
   }
 
@@ -195,9 +234,8 @@ export class ChatStore {
     c.on('error', (e) => {
       if (e.id === undefined && e.code !== 'UNAUTHORIZED') this.notify(`${e.code}: ${e.message}`);
     });
-    // Frames the SDK's typed map does not list yet (the AI assistant is built alongside).
-    const onAny = c.on as unknown as (type: string, l: (f: Record<string, unknown>) => void) => () => void;
-    onAny.call(c, 'ai_stream', (f) => this.onAiStream(f));
+    c.on('ai_stream', (f) => this.onAiStream(f));
+    c.on('agent_progress', (f) => this.onAgentProgress(f));
   }
 
   private onEvent(e: LogEventFrame): void {
@@ -232,6 +270,10 @@ export class ChatStore {
         const same = s.messageId === m.messageId || (s.done && s.messageId === undefined);
         if (s.roomId === m.roomId && (same || s.replyTo === m.replyTo)) this.streams.delete(s.streamId);
       }
+    }
+    if (m.type === 'agent_result') {
+      const jobId = (m.metadata?.agentResult as Partial<AgentResult> | undefined)?.jobId;
+      if (typeof jobId === 'string') this.jobReported(jobId);
     }
     this.clearTyping(m.roomId, m.authorId);
     if (!room) return;
@@ -344,6 +386,67 @@ export class ChatStore {
         }, 60_000);
     }
     this.changed();
+  }
+
+  /**
+   * A job's progress: steps in order (a step seen before starts the list again from there: the job
+   * was taken over or retried), the newest output lines, and the outcome with `finished`. Frames of
+   * a job already reported are late and ignored.
+   */
+  private onAgentProgress(f: ServerFrames['agent_progress']): void {
+    const known = this.jobs.get(f.jobId);
+    if (known?.reported) return;
+    const job: AgentJob = known ?? {
+      jobId: f.jobId,
+      roomId: f.roomId,
+      threadId: f.threadId,
+      projectId: f.projectId,
+      steps: [],
+      lines: [],
+      reported: false,
+    };
+    const at = job.steps.indexOf(f.step);
+    if (at < 0) job.steps = [...job.steps, f.step];
+    else if (at < job.steps.length - 1) job.steps = job.steps.slice(0, at + 1);
+    if (f.step === 'queued' && f.text) job.instruction = f.text;
+    else if (f.step === 'finished') job.outcome = f.text ?? 'finished';
+    else if (f.text) job.lines = [...job.lines, ...f.text.split('\n')].slice(-MAX_JOB_LINES);
+    if (!known) {
+      this.jobs.set(f.jobId, job);
+      this.forgetOldJobs();
+    }
+    if (f.step === 'finished') {
+      setTimeout(() => {
+        if (!job.reported) this.jobReported(job.jobId);
+      }, JOB_REPORT_WAIT_MS);
+    }
+    this.changedSoon();
+  }
+
+  /** The job's result is in (or will not come): no more progress card. */
+  private jobReported(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (job) job.reported = true;
+    // Remember reported jobs seen only by their result too, so late progress frames stay ignored.
+    else
+      this.jobs.set(jobId, {
+        jobId,
+        roomId: '',
+        threadId: '',
+        projectId: '',
+        steps: [],
+        lines: [],
+        reported: true,
+      });
+    this.forgetOldJobs();
+    this.changed();
+  }
+
+  private forgetOldJobs(): void {
+    for (const [id, job] of this.jobs) {
+      if (this.jobs.size <= MAX_JOBS) break;
+      if (job.reported) this.jobs.delete(id);
+    }
   }
 
   /** A room the list did not have (joined or added elsewhere, or a new direct room). */

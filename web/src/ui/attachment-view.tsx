@@ -1,10 +1,21 @@
+import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Attachment } from '../api/types';
 import { useChat } from './context';
 import { fileSize } from './format';
 import { FileIcon } from './icons';
 
-/** An attachment: images as a thumbnail linking to the original, other files as a download link. */
+/** Text files up to this size can be previewed in the page, in bytes; at most PREVIEW_CHARS are shown. */
+const PREVIEW_MAX_BYTES = 256 * 1024;
+const PREVIEW_CHARS = 20_000;
+
+const previewable = (a: Attachment) =>
+  (a.mimeType.startsWith('text/') || a.mimeType === 'application/json') && a.fileSize <= PREVIEW_MAX_BYTES;
+
+/**
+ * An attachment: images as a thumbnail linking to the original, other files as a download link;
+ * small text files (an agent's report) can also be previewed, as text.
+ */
 export function AttachmentView({ a }: { a: Attachment }) {
   const { actions } = useChat();
   const [thumb, setThumb] = useState<string>();
@@ -47,9 +58,53 @@ export function AttachmentView({ a }: { a: Attachment }) {
       </a>
     );
   }
-  return (
+  const link = (
     <a class="file" href={original} download={a.fileName} data-testid="attachment-file">
       <FileIcon /> {a.fileName} <span class="muted">({fileSize(a.fileSize)})</span>
     </a>
+  );
+  return previewable(a) ? <TextPreview a={a} url={original} link={link} /> : link;
+}
+
+/** A download link with a "Preview" toggle that shows the file's text (as text, never as HTML). */
+function TextPreview({ a, url, link }: { a: Attachment; url: string | undefined; link: JSX.Element }) {
+  const [open, setOpen] = useState(false);
+  const [text, setText] = useState<string>();
+  const [error, setError] = useState(false);
+  const id = `preview-${a.id}`;
+
+  useEffect(() => {
+    if (!open || text !== undefined || !url) return;
+    let live = true;
+    fetch(url)
+      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+      .then((t) => live && setText(t.length > PREVIEW_CHARS ? `${t.slice(0, PREVIEW_CHARS)}\n…` : t))
+      .catch(() => live && setError(true));
+    return () => {
+      live = false;
+    };
+  }, [open, text, url]);
+
+  return (
+    <div class="file-preview">
+      <span class="file-preview__row">
+        {link}
+        <button
+          type="button"
+          class="btn btn--tiny"
+          aria-expanded={open}
+          aria-controls={id}
+          disabled={!url}
+          onClick={() => setOpen(!open)}
+        >
+          {open ? 'Hide preview' : 'Preview'}
+        </button>
+      </span>
+      {open && (
+        <pre class="file-preview__text" id={id} data-testid="attachment-preview">
+          {error ? 'Cannot show this file.' : (text ?? 'Loading…')}
+        </pre>
+      )}
+    </div>
   );
 }

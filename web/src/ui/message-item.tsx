@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Message } from '../api/types';
+import { AgentResultView, agentResultOf } from './agent-views';
 import { AttachmentView } from './attachment-view';
 import { useChat } from './context';
 import { snippet, timeOf } from './format';
@@ -34,6 +35,7 @@ export function MessageItem(p: MessageItemProps) {
   const kind = KINDS[m.type] ?? (p.mine ? 'mine' : 'other');
   const reactions = Object.entries(m.reactions).filter(([, users]) => users.length > 0);
   const classes = ['msg', `msg--${kind}`, m.isDeleted && 'msg--deleted', p.focused && 'msg--focus'];
+  const agentResult = m.type === 'agent_result' && !m.isDeleted ? agentResultOf(m) : undefined;
 
   return (
     <article
@@ -42,6 +44,7 @@ export function MessageItem(p: MessageItemProps) {
       data-testid="message"
       data-message-id={m.messageId}
       data-seq={m.seq}
+      data-reply-to={m.replyTo ?? undefined}
       onKeyDown={(e) => {
         if (e.key === 'Escape') {
           setPicker(false);
@@ -82,6 +85,8 @@ export function MessageItem(p: MessageItemProps) {
         <p class="msg__text muted" data-testid="deleted">
           This message was deleted.
         </p>
+      ) : agentResult ? (
+        <AgentResultView r={agentResult} log={store.jobs.get(agentResult.jobId)?.lines} />
       ) : (
         m.content && (
           <p class="msg__text" data-testid="message-text">

@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Message } from '../api/types';
 import type { ChatStore } from '../state/chat-store';
+import { AgentJobCard } from './agent-views';
 import { useChat } from './context';
 import { MessageItem } from './message-item';
 import { RichText } from './rich-text';
@@ -121,6 +122,7 @@ export function MessageList(p: MessageListProps) {
   const me = store.me.userId;
   const outgoing = [...store.outgoing.values()].filter((o) => o.roomId === roomId);
   const streams = [...store.streams.values()].filter((s) => s.roomId === roomId);
+  const jobs = [...store.jobs.values()].filter((j) => j.roomId === roomId && !j.reported);
   const seen = seenLine(store, roomId, list);
 
   return (
@@ -178,6 +180,9 @@ export function MessageList(p: MessageListProps) {
             <p class="muted">{store.conn === 'open' ? 'Sending…' : 'Waiting for the connection…'}</p>
           )}
         </div>
+      ))}
+      {jobs.map((j) => (
+        <AgentJobCard key={j.jobId} job={j} parent={msgs.get(j.threadId)} onJump={jump} />
       ))}
       {streams.map((s) => (
         <div key={s.streamId} class="msg msg--ai msg--streaming" data-testid="ai-stream" aria-busy={!s.done}>
