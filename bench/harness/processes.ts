@@ -82,8 +82,12 @@ export async function startTarget(kind: TargetKind, env: Record<string, string> 
     };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
+  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the server (open it in Chrome DevTools or speedscope).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   const child = fork(join(root, 'src', 'cli', 'main.ts'), ['serve'], {
-    execArgv: TSX,
+    execArgv: [...TSX, ...prof],
     stdio: 'inherit',
     env: {
       ...process.env,
