@@ -1,4 +1,5 @@
 import type { Attachment } from '../messages/message-model.js';
+import { newId } from '../shared/ids.js';
 import type { AttachmentRow } from '../store/database.js';
 
 export type AttachmentKind = Attachment['type'];
@@ -92,5 +93,32 @@ export function toAttachmentView(a: AttachmentRow): AttachmentView {
     width: a.width,
     height: a.height,
     createdAt: new Date(a.created_at).toISOString(),
+  };
+}
+
+/** A new attachment row, `pending` until its bytes are stored and checked. */
+export function pendingAttachment(
+  roomId: string,
+  uploaderId: string,
+  f: { fileName: string; mimeType: string; size: number; now: number },
+): AttachmentRow {
+  const id = newId('att');
+  return {
+    id,
+    room_id: roomId,
+    uploader_id: uploaderId,
+    message_id: null,
+    kind: kindOf(f.mimeType),
+    file_name: f.fileName,
+    mime_type: f.mimeType,
+    size: f.size,
+    storage_key: `att/${roomId}/${id}/original`,
+    thumb_key: null,
+    width: null,
+    height: null,
+    status: 'pending',
+    created_at: f.now,
+    completed_at: null,
+    deleted_at: null,
   };
 }

@@ -3,14 +3,13 @@ import type { Principal } from '../auth/principal.js';
 import { Errors } from '../errors/errors.js';
 import { loadRoom, requireMember, requireReadable } from '../rooms/room-access.js';
 import { atLeast, readSettings } from '../rooms/room-model.js';
-import { newId } from '../shared/ids.js';
 import type { AttachmentRow } from '../store/database.js';
 import type { Store } from '../store/store.js';
 import {
   type AttachmentView,
   cleanFileName,
-  kindOf,
   normalizeMime,
+  pendingAttachment,
   THUMBNAIL_TYPES,
   toAttachmentView,
   typeAllowed,
@@ -131,25 +130,12 @@ export class AttachmentsService {
     if (file.data.length > this.opts.maxFileSize) {
       throw Errors.fileTooLarge(`Files may be at most ${this.opts.maxFileSize} bytes`);
     }
-    const id = newId('att');
-    const row: AttachmentRow = {
-      id,
-      room_id: roomId,
-      uploader_id: uploaderId,
-      message_id: null,
-      kind: kindOf(mimeType),
-      file_name: fileName,
-      mime_type: mimeType,
+    const row = pendingAttachment(roomId, uploaderId, {
+      fileName,
+      mimeType,
       size: file.data.length,
-      storage_key: `att/${roomId}/${id}/original`,
-      thumb_key: null,
-      width: null,
-      height: null,
-      status: 'pending',
-      created_at: this.now(),
-      completed_at: null,
-      deleted_at: null,
-    };
+      now: this.now(),
+    });
     await this.store.repos.attachments.insert(row);
     await this.blobs.put(row.storage_key, file.data, { contentType: mimeType, size: row.size });
     return this.finish(row);
@@ -299,25 +285,7 @@ export class AttachmentsService {
         `At most ${this.opts.maxPendingUploads} uploads may wait for a message; send or delete some`,
       );
     }
-    const id = newId('att');
-    const row: AttachmentRow = {
-      id,
-      room_id: roomId,
-      uploader_id: p.userId,
-      message_id: null,
-      kind: kindOf(mimeType),
-      file_name: fileName,
-      mime_type: mimeType,
-      size: decl.size,
-      storage_key: `att/${roomId}/${id}/original`,
-      thumb_key: null,
-      width: null,
-      height: null,
-      status: 'pending',
-      created_at: now,
-      completed_at: null,
-      deleted_at: null,
-    };
+    const row = pendingAttachment(roomId, p.userId, { fileName, mimeType, size: decl.size, now });
     await this.store.repos.attachments.insert(row);
     return row;
   }

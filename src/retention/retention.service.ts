@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { AttachmentsRepository } from '../attachments/attachments.repository.js';
 import type { RoomSettings } from '../rooms/room-model.js';
 import { parseJson } from '../shared/json.js';
 import type { Database } from '../store/database.js';
@@ -85,12 +86,7 @@ export class RetentionService {
         ).map((m) => m.id);
         if (ids.length === 0) return 0;
         await trx.deleteFrom('reactions').where('message_id', 'in', ids).execute();
-        await trx
-          .updateTable('attachments')
-          .set({ deleted_at: now })
-          .where('message_id', 'in', ids)
-          .where('deleted_at', 'is', null)
-          .execute();
+        await new AttachmentsRepository(trx).markDeletedForMessages(ids, now);
         await trx.deleteFrom('messages').where('id', 'in', ids).execute();
         return ids.length;
       });
