@@ -13,6 +13,7 @@ import { AccessTokens } from './auth/access-tokens.js';
 import { AuthService } from './auth/auth.service.js';
 import { ExternalIssuer } from './auth/external-issuer.js';
 import { type Backends, createBackends } from './backends.js';
+import { type Bridges, createBridges } from './bridges/create-bridges.js';
 import type { Bus } from './bus/bus.js';
 import { ClientErrorsRepository } from './client-errors/client-errors.repository.js';
 import { ClientErrorsService } from './client-errors/client-errors.service.js';
@@ -63,6 +64,8 @@ export interface Switchboard {
   ai: AssistantService;
   /** The agent worker's domain: jobs from the conversation, published sites, the in-process worker. */
   agents: Agents;
+  /** Bridges to Telegram, Slack and Discord, POST /message and its API keys. */
+  bridges: Bridges;
   http: App;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
@@ -128,14 +131,21 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   }
   const bus = backends.bus;
   const metrics = new Metrics();
+  // Set once the bridges exist: this node committed new messages, so their outbox rows may be waiting.
+  let newMessagesCommitted = () => {};
   // Counted where events are published: with Redis a node only receives the rooms it watches.
   const publish = bus.publish.bind(bus);
   bus.publish = (events) => {
+    let messages = false;
     for (const e of events) {
       metrics.eventsPublished.labels(e.type).inc();
-      if (e.type === 'new_message') metrics.messagesSent.inc();
+      if (e.type === 'new_message') {
+        metrics.messagesSent.inc();
+        messages = true;
+      }
     }
     publish(events);
+    if (messages) newMessagesCommitted();
   };
 
   const tokens = new AccessTokens(jwtSecretFor(config, logger), config.accessTokenTtl);
@@ -232,6 +242,21 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     now,
   );
 
+  const bridges = createBridges({
+    config,
+    store,
+    bus,
+    queue: backends.queue,
+    rooms,
+    messages,
+    users,
+    metrics,
+    messageApiLimiter: backends.limiter('message-api', { points: config.messageApiRateLimit, duration: 1 }),
+    logger,
+    now,
+  });
+  newMessagesCommitted = () => bridges.outbox.nudge();
+
   const ai = new AssistantService(
     {
       store,
@@ -251,6 +276,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       },
       logger,
       now,
+      contextFloor: (roomId) => bridges.contextFloor(roomId),
     },
     {
       botUsername: config.aiBotUsername,
@@ -267,6 +293,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     },
   );
   await ai.start();
+  await bridges.start();
   const agents = createAgents({
     config,
     store,
@@ -320,6 +347,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       ai,
       agents: agents.service,
       sites: agents.sites,
+      bridges,
     },
     logger,
   );
@@ -374,6 +402,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     attachments,
     ai,
     agents,
+    bridges,
     http,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
@@ -394,6 +423,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       typing.close();
       presence.close();
       await agents.close();
+      await bridges.close();
       await ai.close();
       await messages.close();
       await backends.close();

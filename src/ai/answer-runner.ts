@@ -45,6 +45,11 @@ export interface AnswerJob {
   unread?: boolean;
   /** Runs allowed (the job's `attempts`), so the last one answers with an error instead of retrying. */
   maxAttempts: number;
+  /**
+   * Messages at or below this seq are not context: the room's conversation session started after
+   * it (a bridged conversation's 24 h session, see src/bridges).
+   */
+  contextAfterSeq?: number;
 }
 
 export interface AnswerRunnerOptions {
@@ -231,7 +236,7 @@ export class AnswerRunner {
       case 'ask': {
         const [thread, recent, session] = await Promise.all([
           this.context.thread(data.roomId, data.replyTo),
-          this.context.recent(data.roomId, data.triggerSeq, this.opts.contextMessages),
+          this.context.recent(data.roomId, data.triggerSeq, this.opts.contextMessages, data.contextAfterSeq),
           this.d.sessions.find(data.userId, data.roomId),
         ]);
         const built = buildAskPrompt({
@@ -246,9 +251,12 @@ export class AnswerRunner {
         return { prompt: built, use: built.use };
       }
       case 'summarize': {
-        const since = data.unread
-          ? await this.d.repo.lastMessageSeqBy(data.roomId, data.userId, data.triggerSeq)
-          : undefined;
+        const since = floorOf(
+          data.unread
+            ? await this.d.repo.lastMessageSeqBy(data.roomId, data.userId, data.triggerSeq)
+            : undefined,
+          data.contextAfterSeq,
+        );
         const count = data.count ?? 50;
         // Read a few more: earlier commands are left out, and should not count.
         const read = await this.context.recent(data.roomId, data.triggerSeq, count + 20, since);
@@ -288,4 +296,10 @@ function describeCode(code: string): string {
     default:
       return 'error';
   }
+}
+
+/** The higher of two optional seq floors. */
+function floorOf(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.max(a, b);
 }

@@ -58,6 +58,11 @@ export interface AssistantDeps {
   limits: { user: RateLimiter; room: RateLimiter; notice: RateLimiter };
   logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   now: () => number;
+  /**
+   * The seq after which a room's messages are context (a bridged conversation's 24 h session), or
+   * undefined for the whole room. Set by app.ts once the bridges exist.
+   */
+  contextFloor?: (roomId: string) => Promise<number | undefined>;
 }
 
 /** Room messages read for an answer's context before the token budget cuts. */
@@ -73,6 +78,8 @@ interface RoomInfo {
   enableAI: boolean;
   /** A direct conversation with the bot. */
   botDm: boolean;
+  /** enableAI with aiAutoReply: every message is a question. */
+  autoReply: boolean;
   at: number;
 }
 
@@ -147,7 +154,7 @@ export class AssistantService {
       { username: this.opts.botUsername, displayName: this.opts.botName, setting: 'AI_BOT_USERNAME' },
       this.d.now(),
     );
-    this.d.messages.onSent((e) => this.onSent(e.message, e.authorId));
+    this.d.messages.onSent((e) => this.onSent(e.message, e.authorId, e.aiPriority));
     this.unsubscribe = this.d.bus.subscribe((m) => this.onBus(m));
     if (this.runner && this.opts.workerConcurrency > 0) {
       const runner = this.runner;
@@ -232,22 +239,29 @@ export class AssistantService {
     return [...new Set([this.bot.username, 'ai', 'assistant'])];
   }
 
-  private async onSent(message: MessageView, authorId: string): Promise<void> {
+  private async onSent(message: MessageView, authorId: string, priority?: Priority): Promise<void> {
     if (this.closed || authorId === this.identity?.userId) return;
     if (!['text', 'image', 'file', 'audio', 'video'].includes(message.type)) return;
     const info = await this.roomInfo(message.roomId);
     if (!info || !(info.botDm || info.enableAI)) return;
-    if (!info.botDm && !mayTrigger(message.content)) return;
+    const everyMessage = info.botDm || info.autoReply;
+    if (!everyMessage && !mayTrigger(message.content)) return;
     const trigger = parseTrigger(message.content, {
       names: this.mentionNames(),
-      direct: info.botDm,
+      direct: everyMessage,
       hasReply: message.replyTo !== null,
     });
     if (!trigger) return;
-    await this.handle(message, authorId, info, trigger);
+    await this.handle(message, authorId, info, trigger, priority);
   }
 
-  private async handle(message: MessageView, userId: string, info: RoomInfo, t: Trigger): Promise<void> {
+  private async handle(
+    message: MessageView,
+    userId: string,
+    info: RoomInfo,
+    t: Trigger,
+    priority?: Priority,
+  ): Promise<void> {
     const roomId = message.roomId;
     const jobId = jobIdFor(message.messageId);
     if (t.kind === 'stop') {
@@ -297,7 +311,7 @@ export class AssistantService {
       );
       return;
     }
-    await this.enqueue(message, userId, jobId, t);
+    await this.enqueue(message, userId, jobId, t, priority);
   }
 
   private async enqueue(
@@ -305,7 +319,9 @@ export class AssistantService {
     userId: string,
     jobId: string,
     t: Exclude<Trigger, { kind: 'stop' | 'usage' }>,
+    requested?: Priority,
   ): Promise<void> {
+    const floor = await this.d.contextFloor?.(message.roomId);
     const data: AnswerJob = {
       kind: t.kind,
       roomId: message.roomId,
@@ -318,6 +334,7 @@ export class AssistantService {
       ...(t.kind === 'translate' ? { language: t.language } : {}),
       ...(t.kind === 'summarize' ? { count: t.count, unread: t.unread } : {}),
       maxAttempts: this.opts.jobAttempts,
+      ...(floor !== undefined ? { contextAfterSeq: floor } : {}),
     };
     const now = this.d.now();
     await this.repo.insertRequest({
@@ -330,7 +347,8 @@ export class AssistantService {
       created_at: now,
       updated_at: now,
     });
-    const priority: Priority = t.kind === 'summarize' ? 'low' : 'normal';
+    // A bridge or POST /message may ask for a priority; otherwise summaries wait behind questions.
+    const priority: Priority = requested ?? (t.kind === 'summarize' ? 'low' : 'normal');
     const providers = Math.max(1, this.d.chain?.providers.length ?? 1);
     await this.d.queue.add(AI_QUEUE, t.kind, data, {
       jobId,
@@ -375,9 +393,11 @@ export class AssistantService {
     if (cached && now - cached.at < ROOM_CACHE_MS) return cached;
     const room = await this.d.store.repos.rooms.findById(roomId);
     if (!room) return undefined;
+    const settings = readSettings(room.settings);
     const info: RoomInfo = {
       type: room.type,
-      enableAI: room.type !== 'direct' && readSettings(room.settings).enableAI,
+      enableAI: room.type !== 'direct' && settings.enableAI,
+      autoReply: room.type !== 'direct' && settings.enableAI && settings.aiAutoReply,
       botDm: room.type === 'direct' && (room.dm_key?.split(':').includes(this.bot.userId) ?? false),
       at: now,
     };

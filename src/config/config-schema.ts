@@ -729,6 +729,139 @@ export const SETTINGS = {
     description:
       'URL reported for a published site; `{projectId}` is replaced. Set it to an absolute URL when a CDN or another host serves `/sites/`.',
   },
+  bridgeBotUsername: {
+    env: 'BRIDGE_BOT_USERNAME',
+    type: 'string',
+    default: 'bridge',
+    description: 'Username of the bot user that owns bridged rooms (see docs/bridges.md).',
+  },
+  bridgeBotName: {
+    env: 'BRIDGE_BOT_NAME',
+    type: 'string',
+    default: 'Bridge',
+    description: 'Display name of the bridge bot user.',
+  },
+  bridgeAiReplies: {
+    env: 'BRIDGE_AI_REPLIES',
+    type: 'enum',
+    values: ['all', 'mentions', 'off'],
+    default: 'all',
+    description:
+      'The AI assistant in rooms the bridges create: `all` answers every platform message (enableAI + aiAutoReply), `mentions` only mentions and commands (enableAI), `off` not at all. Rooms keep their setting; change it per room with PATCH /v1/chat/rooms/:id.',
+  },
+  bridgeWorkerConcurrency: {
+    env: 'BRIDGE_WORKER_CONCURRENCY',
+    type: 'int',
+    default: 4,
+    min: 0,
+    description: 'Messages this node sends out to platforms at once; 0 sends none here (another node does).',
+  },
+  bridgeOutboundAttempts: {
+    env: 'BRIDGE_OUTBOUND_ATTEMPTS',
+    type: 'int',
+    default: 6,
+    min: 1,
+    max: 50,
+    description: 'Tries per message sent to a platform (the first included) before it is marked failed.',
+  },
+  bridgeOutboundBackoffMs: {
+    env: 'BRIDGE_OUTBOUND_BACKOFF_MS',
+    type: 'int',
+    default: 2000,
+    min: 0,
+    description:
+      'Milliseconds before the first retry of a platform send; each later retry waits twice as long.',
+  },
+  bridgeRelayIntervalMs: {
+    env: 'BRIDGE_RELAY_INTERVAL_MS',
+    type: 'int',
+    default: 2000,
+    min: 0,
+    description:
+      'Milliseconds between passes that hand committed outgoing messages to the job queue (a node nudges it at once after its own commits; the pass catches the rest). 0: nudges only.',
+  },
+  messageApiRateLimit: {
+    env: 'MESSAGE_API_RATE_LIMIT',
+    type: 'int',
+    default: 50,
+    min: 1,
+    description: 'Requests per second per API key on POST /message and GET /message/:id.',
+  },
+  telegramBotToken: {
+    env: 'TELEGRAM_BOT_TOKEN',
+    type: 'string',
+    secret: true,
+    description:
+      'Telegram bot token (from @BotFather): turns the Telegram bridge on. Needs TELEGRAM_WEBHOOK_SECRET.',
+  },
+  telegramWebhookSecret: {
+    env: 'TELEGRAM_WEBHOOK_SECRET',
+    type: 'string',
+    secret: true,
+    description:
+      'The `secret_token` given to setWebhook; updates without it in X-Telegram-Bot-Api-Secret-Token are refused. 16-256 of A-Z a-z 0-9 _ -.',
+  },
+  telegramApiUrl: {
+    env: 'TELEGRAM_API_URL',
+    type: 'url',
+    default: 'https://api.telegram.org',
+    description: 'Bot API base URL (a local Bot API server, or a test double).',
+  },
+  slackSigningSecret: {
+    env: 'SLACK_SIGNING_SECRET',
+    type: 'string',
+    secret: true,
+    description:
+      'Slack app signing secret: requests to /v1/bridges/slack/events are verified with it. Needs SLACK_BOT_TOKEN.',
+  },
+  slackBotToken: {
+    env: 'SLACK_BOT_TOKEN',
+    type: 'string',
+    secret: true,
+    description: 'Slack bot token (`xoxb-...`, scopes chat:write and users:read) for replies and user names.',
+  },
+  slackApiUrl: {
+    env: 'SLACK_API_URL',
+    type: 'url',
+    default: 'https://slack.com/api',
+    description: 'Slack Web API base URL.',
+  },
+  discordPublicKey: {
+    env: 'DISCORD_PUBLIC_KEY',
+    type: 'string',
+    description:
+      'Discord application public key (64 hex characters): turns on /v1/bridges/discord/interactions (slash commands). Needs DISCORD_APPLICATION_ID.',
+  },
+  discordApplicationId: {
+    env: 'DISCORD_APPLICATION_ID',
+    type: 'string',
+    description: 'Discord application id: answers to slash commands go through its interaction webhooks.',
+  },
+  discordBotToken: {
+    env: 'DISCORD_BOT_TOKEN',
+    type: 'string',
+    secret: true,
+    description: 'Discord bot token: channel messages out, and the gateway with DISCORD_GATEWAY.',
+  },
+  discordGateway: {
+    env: 'DISCORD_GATEWAY',
+    type: 'bool',
+    default: false,
+    description:
+      'Connect to the Discord gateway and bring in every channel message the bot sees (needs the MESSAGE_CONTENT intent). Turn it on for one node only.',
+  },
+  discordApiUrl: {
+    env: 'DISCORD_API_URL',
+    type: 'url',
+    default: 'https://discord.com/api/v10',
+    description: 'Discord REST API base URL.',
+  },
+  discordGatewayUrl: {
+    env: 'DISCORD_GATEWAY_URL',
+    type: 'url',
+    default: 'wss://gateway.discord.gg',
+    description: 'Discord gateway URL (`?v=10&encoding=json` is added).',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;

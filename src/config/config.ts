@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { checkAgentConfig } from '../agents/agent-settings.js';
 import { checkAiConfig } from '../ai/ai-settings.js';
+import { checkBridgeConfig } from '../bridges/bridge-settings.js';
 import { SETTINGS, type SettingKey, type SettingSpec } from './config-schema.js';
 
 /** Validated settings; see `config-schema.ts` for units and defaults. */
@@ -112,6 +113,26 @@ export interface Config {
   agentBotUsername: string;
   agentBotName: string;
   agentSiteUrl: string;
+  bridgeBotUsername: string;
+  bridgeBotName: string;
+  bridgeAiReplies: 'all' | 'mentions' | 'off';
+  bridgeWorkerConcurrency: number;
+  bridgeOutboundAttempts: number;
+  bridgeOutboundBackoffMs: number;
+  bridgeRelayIntervalMs: number;
+  messageApiRateLimit: number;
+  telegramBotToken: string | undefined;
+  telegramWebhookSecret: string | undefined;
+  telegramApiUrl: string;
+  slackSigningSecret: string | undefined;
+  slackBotToken: string | undefined;
+  slackApiUrl: string;
+  discordPublicKey: string | undefined;
+  discordApplicationId: string | undefined;
+  discordBotToken: string | undefined;
+  discordGateway: boolean;
+  discordApiUrl: string;
+  discordGatewayUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -232,6 +253,7 @@ function checkCrossField(c: Config, problems: string[]): void {
     problems.push('REDIS_PREFIX: 1-32 of A-Z a-z 0-9 _ . : -');
   checkAiConfig(c, problems);
   checkAgentConfig(c, problems);
+  checkBridgeConfig(c, problems);
   if (c.externalIssuer) {
     if (!c.externalAudience)
       problems.push('AUTH_EXTERNAL_AUDIENCE: required when AUTH_EXTERNAL_ISSUER is set');

@@ -64,6 +64,9 @@ export const Errors = {
   agentDisabled: define('AGENT_DISABLED', 'The agent is not enabled on this server', 503),
   agentBusy: define('AGENT_BUSY', 'Too many agent jobs are waiting; try again later', 503),
   agentJobNotFound: define('AGENT_JOB_NOT_FOUND', 'Agent job not found', 404),
+  invalidApiKey: define('INVALID_API_KEY', 'API key is invalid or revoked', 401),
+  invalidSignature: define('INVALID_SIGNATURE', 'Request signature is missing or invalid', 401),
+  bridgeDisabled: define('BRIDGE_DISABLED', 'This bridge is not configured on this server', 404),
   unavailable: define('SERVICE_UNAVAILABLE', 'Service unavailable', 503),
   internal: define('INTERNAL', 'Internal server error', 500),
 } as const;

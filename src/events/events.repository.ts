@@ -1,9 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/database.js';
+import type { LogTap } from './log-tap.js';
 import type { RoomEvent, RoomEventType } from './room-event.js';
 
 export class EventsRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Shared with the Store: taps added later are seen here too. */
+    private readonly taps: readonly LogTap[] = [],
+  ) {}
 
   async insertMany(events: readonly RoomEvent[]): Promise<void> {
     if (events.length === 0) return;
@@ -20,6 +25,7 @@ export class EventsRepository {
         })),
       )
       .execute();
+    for (const tap of this.taps) if (tap.active()) await tap.record(this.db, events);
   }
 
   /** Events after `afterSeq`, oldest first, at most `limit`. */

@@ -4,6 +4,7 @@ import type { AssistantService } from '../ai/assistant.service.js';
 import type { AnnouncementsService } from '../announcements/announcements.service.js';
 import type { AttachmentsService } from '../attachments/attachments.service.js';
 import type { AuthService } from '../auth/auth.service.js';
+import type { Bridges } from '../bridges/create-bridges.js';
 import type { ClientErrorsService } from '../client-errors/client-errors.service.js';
 import type { Config } from '../config/config.js';
 import type { MessagesService } from '../messages/messages.service.js';
@@ -46,4 +47,6 @@ export interface HttpDeps {
   agents: AgentService;
   /** Published sites (GET /sites/:projectId/...). */
   sites: SiteStore;
+  /** Platform webhooks, POST /message, API keys and bridge admin. */
+  bridges: Bridges;
 }

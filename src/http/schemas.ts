@@ -49,6 +49,9 @@ export const RoomSettingsSchema = Type.Object(
     allowedFileTypes: Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 }),
     messageRetention: Type.Integer({ minimum: 0, description: 'Days; 0 keeps messages forever' }),
     enableAI: Type.Boolean(),
+    aiAutoReply: Type.Boolean({
+      description: 'With enableAI: the assistant answers every message, not only mentions and commands',
+    }),
     moderationLevel: StringEnum(MODERATION_LEVELS),
     allowAnonymous: Type.Boolean({ description: 'Members may post under an alias (isAnonymous)' }),
   },

@@ -11,6 +11,9 @@ import { announcementsRoutes } from '../announcements/announcements.routes.js';
 import { attachmentsRoutes, fileTransferRoutes } from '../attachments/attachments.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import type { Principal } from '../auth/principal.js';
+import { bridgesAdminRoutes } from '../bridges/bridges-admin.routes.js';
+import { messageApiRoutes } from '../bridges/message-api.routes.js';
+import { platformRoutes } from '../bridges/platform.routes.js';
 import { clientErrorsRoutes } from '../client-errors/client-errors.routes.js';
 import { Errors } from '../errors/errors.js';
 import { messagesRoutes } from '../messages/messages.routes.js';
@@ -98,7 +101,11 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
           'REST API of Switchboard. Successful responses are `{success:true, data}`; errors are `{success:false, error:{code,message}}`. Real-time delivery is described in docs/protocol.md.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // POST /message: an API key from POST /v1/admin/api-keys, as a bearer token or X-API-Key.
+          apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'sbk_...' },
+        },
       },
       security: [{ bearer: [] }],
     },
@@ -142,6 +149,9 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(aiRoutes(deps), { prefix: '/v1' });
   await app.register(agentRoutes(deps.agents), { prefix: '/v1' });
   await app.register(sitesRoutes(deps.sites));
+  await app.register(platformRoutes(deps.bridges), { prefix: '/v1/bridges' });
+  await app.register(messageApiRoutes(deps.bridges));
+  await app.register(bridgesAdminRoutes(deps.bridges), { prefix: '/v1' });
   // Last: the web client's catch-all answers only paths no other route claims.
   await app.register(webClientRoutes(deps.config));
   return app;

@@ -72,6 +72,21 @@ export class MessagesRepository {
     return this.withAuthors().where('messages.id', '=', id).executeTakeFirst();
   }
 
+  /**
+   * Live messages answering `messageId` (at `seq`) in its room, oldest first. Replies come after the
+   * message, so the scan is a range of the room's (room_id, seq) index.
+   */
+  replies(roomId: string, messageId: string, seq: number, limit: number): Promise<MessageWithAuthor[]> {
+    return this.withAuthors()
+      .where('messages.room_id', '=', roomId)
+      .where('messages.seq', '>', seq)
+      .where('messages.reply_to', '=', messageId)
+      .where('messages.deleted_at', 'is', null)
+      .orderBy('messages.seq')
+      .limit(limit)
+      .execute();
+  }
+
   pinned(roomId: string): Promise<MessageWithAuthor[]> {
     return this.withAuthors()
       .where('messages.room_id', '=', roomId)

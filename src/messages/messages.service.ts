@@ -5,6 +5,7 @@ import { Errors } from '../errors/errors.js';
 import type { RoomEvent } from '../events/room-event.js';
 import { appendOne } from '../events/room-log.js';
 import type { ContentPolicy } from '../moderation/content-policy.js';
+import type { Priority } from '../queue/job-queue.js';
 import { enforceRateLimit } from '../ratelimit/enforce.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import { loadRoom, type RoomAccess, requireMember, requireReadable } from '../rooms/room-access.js';
@@ -70,7 +71,27 @@ export interface ServerPost {
 }
 
 /** `authorId` is the real author, also of anonymous messages (whose view hides it). */
-export type SentListener = (e: { message: MessageView; authorId: string }) => void | Promise<void>;
+export type SentListener = (e: {
+  message: MessageView;
+  authorId: string;
+  /** Asked for by the server feature that sent it (SendHints). */
+  aiPriority?: Priority;
+}) => void | Promise<void>;
+
+/**
+ * What a server feature sending on a user's behalf (the bridges) may add to `send`. No route or
+ * frame passes these.
+ */
+export interface SendHints {
+  /** Queue priority of an AI answer the message triggers. */
+  aiPriority?: Priority;
+  /** The sender is a bridge: it may use the reserved `metadata.bridge` and `bridge:` idempotency keys. */
+  bridged?: boolean;
+}
+
+/** Key of `metadata` and prefix of `clientMsgId` that only bridges may set (src/bridges). */
+export const RESERVED_METADATA_KEY = 'bridge';
+export const RESERVED_CLIENT_MSG_PREFIX = 'bridge:';
 
 export class MessagesService {
   private readonly committer: GroupCommitter<SendItem, SendResult>;
@@ -94,11 +115,11 @@ export class MessagesService {
   }
 
   /** Sends to a room. Resolves after commit; a retried `clientMsgId` returns the stored message. */
-  async send(p: Principal, roomId: string, input: SendInput): Promise<SendResult> {
+  async send(p: Principal, roomId: string, input: SendInput, hints: SendHints = {}): Promise<SendResult> {
     const content = this.checkContent(input.content, (input.attachments?.length ?? 0) > 0);
-    this.checkUserInput(input);
+    this.checkUserInput(input, hints);
     await enforceRateLimit(this.sendLimiter, p.userId, 'messages');
-    return this.sendChecked(p, roomId, input, content);
+    return this.sendChecked(p, roomId, input, content, undefined, hints);
   }
 
   /**
@@ -181,11 +202,11 @@ export class MessagesService {
     this.sentListeners.push(listener);
   }
 
-  private notifySent(authorId: string, result: SendResult): void {
+  private notifySent(authorId: string, result: SendResult, aiPriority?: Priority): void {
     if (!result.event || this.sentListeners.length === 0) return;
     for (const listener of this.sentListeners) {
       try {
-        const r = listener({ message: result.message, authorId });
+        const r = listener({ message: result.message, authorId, ...(aiPriority ? { aiPriority } : {}) });
         if (r instanceof Promise) r.catch((err) => this.onListenerError(err));
       } catch (err) {
         this.onListenerError(err);
@@ -199,6 +220,7 @@ export class MessagesService {
     input: SendInput,
     content: string,
     extraTexts?: string[],
+    hints: SendHints = {},
   ): Promise<SendResult> {
     const anonymousName = input.isAnonymous ? (input.anonymousName?.trim() ?? null) || null : null;
     const attachmentIds = input.attachments?.length ? input.attachments : undefined;
@@ -226,7 +248,7 @@ export class MessagesService {
     input.onSubmitted?.();
     const result = await pending;
     if (result.event) this.bus.publish([result.event]);
-    this.notifySent(p.userId, result);
+    this.notifySent(p.userId, result, hints.aiPriority);
     return result;
   }
 
@@ -243,7 +265,15 @@ export class MessagesService {
   }
 
   /** Rules for what users send directly (not server-side posts). */
-  private checkUserInput(input: SendInput): void {
+  private checkUserInput(input: SendInput, hints: SendHints = {}): void {
+    if (!hints.bridged) {
+      if (input.metadata && Object.hasOwn(input.metadata, RESERVED_METADATA_KEY)) {
+        throw Errors.validation(`metadata.${RESERVED_METADATA_KEY} is reserved for bridged messages`);
+      }
+      if (input.clientMsgId?.startsWith(RESERVED_CLIENT_MSG_PREFIX)) {
+        throw Errors.validation(`clientMsgId may not start with "${RESERVED_CLIENT_MSG_PREFIX}"`);
+      }
+    }
     if (input.type === 'poll') {
       throw Errors.validation('Create polls with POST /v1/rooms/:roomId/polls, which checks their options');
     }

@@ -53,6 +53,19 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  /** Platform messages that reached a bridge (src/bridges), by outcome (posted, refused, failed). */
+  readonly bridgeReceived = new Counter({
+    name: 'switchboard_bridge_messages_received_total',
+    help: 'Messages from platforms (telegram, slack, discord, api) by outcome: posted, refused (by room rules), failed',
+    labelNames: ['platform', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly bridgeSent = new Counter({
+    name: 'switchboard_bridge_messages_sent_total',
+    help: 'Messages sent out to platforms by outcome: sent, retrying, failed, skipped',
+    labelNames: ['platform', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly aiActive = new Gauge({
     name: 'switchboard_ai_active_jobs',
     help: 'AI answers this node is working on',

@@ -30,6 +30,8 @@ export interface RoomSettings {
   /** Days; 0 keeps messages forever. */
   messageRetention: number;
   enableAI: boolean;
+  /** With enableAI: the assistant answers every message, not only mentions and commands (bridged rooms). */
+  aiAutoReply: boolean;
   moderationLevel: ModerationLevel;
   /** Members may post under an alias; moderators still see who wrote it. */
   allowAnonymous: boolean;
@@ -44,6 +46,7 @@ export function defaultSettings(opts: { maxFileSize: number; retentionDays: numb
     allowedFileTypes: [],
     messageRetention: opts.retentionDays,
     enableAI: false,
+    aiAutoReply: false,
     moderationLevel: 'none',
     allowAnonymous: false,
   };
@@ -68,6 +71,7 @@ export function readSettings(json: string): RoomSettings {
     allowedFileTypes: [],
     messageRetention: 0,
     enableAI: false,
+    aiAutoReply: false,
     moderationLevel: 'none',
     allowAnonymous: false,
     ...stored,

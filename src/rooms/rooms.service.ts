@@ -22,6 +22,8 @@ import {
 import { toMemberView, toRoomView, withMembership } from './room-views.js';
 
 export interface CreateRoomInput {
+  /** Server features only (bridges pick the id before the room exists); no route passes it. */
+  id?: string;
   name: string;
   description?: string;
   type: Exclude<RoomType, 'direct'>;
@@ -75,7 +77,7 @@ export class RoomsService {
       ...(input.allowInvites !== undefined ? { allowInvites: input.allowInvites } : {}),
     };
     const row: RoomRow = {
-      id: newId('room'),
+      id: input.id ?? newId('room'),
       type: input.type,
       name: input.name.trim(),
       description: input.description?.trim() ?? '',

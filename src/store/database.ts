@@ -327,6 +327,67 @@ export interface AgentJobsTable {
   updated_at: number;
 }
 
+/** A key for `POST /message`; only its sha256 is kept (src/bridges). */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  /** The key's first characters, to tell keys apart in listings. */
+  prefix: string;
+  /** Receives replies in the conversations this key opened. */
+  callback_url: string | null;
+  callback_secret: string | null;
+  created_by: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A platform conversation mapped to a room (src/bridges). */
+export interface BridgeConversationsTable {
+  id: string;
+  /** telegram | slack | discord | api */
+  platform: string;
+  external_id: string;
+  room_id: string;
+  title: string;
+  /** For `api` conversations: the key that opened it (its callback gets the replies). */
+  api_key_id: string | null;
+  /** Start of the conversation's 24 h AI session, and the room's last seq before it. */
+  session_started_at: number;
+  session_start_seq: number;
+  /** Discord: the interaction token the next reply answers, until it expires. */
+  reply_token: string | null;
+  reply_token_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A message that crossed a bridge: its platform id in that conversation. */
+export interface BridgeMessagesTable {
+  conversation_id: string;
+  external_id: string;
+  message_id: string;
+  created_at: number;
+}
+
+/** A message to send out to a conversation, written in the message's own transaction. */
+export interface BridgeOutboxTable {
+  id: string;
+  conversation_id: string;
+  room_id: string;
+  seq: number;
+  message_id: string;
+  /** pending | sent | failed | skipped */
+  status: string;
+  /** 1 once handed to the job queue. */
+  queued: Generated<number>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -349,6 +410,10 @@ export interface Database {
   ai_usage: AiUsageTable;
   agent_projects: AgentProjectsTable;
   agent_jobs: AgentJobsTable;
+  api_keys: ApiKeysTable;
+  bridge_conversations: BridgeConversationsTable;
+  bridge_messages: BridgeMessagesTable;
+  bridge_outbox: BridgeOutboxTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -16,6 +16,7 @@ import * as m006 from './migrations/006-join-requests.js';
 import * as m007 from './migrations/007-attachments.js';
 import * as m008 from './migrations/008-ai.js';
 import * as m009 from './migrations/009-agent-jobs.js';
+import * as m011 from './migrations/011-bridges.js';
 
 /** Migrations live in code so the same list runs from source, from dist and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-attachments': m007,
   '008-ai': m008,
   '009-agent-jobs': m009,
+  '011-bridges': m011,
 };
 
 class CodeMigrationProvider implements MigrationProvider {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { AttachmentsRepository } from '../attachments/attachments.repository.js';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository.js';
 import { EventsRepository } from '../events/events.repository.js';
+import type { LogTap } from '../events/log-tap.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { PollsRepository } from '../polls/polls.repository.js';
 import { JoinRequestsRepository } from '../rooms/join-requests.repository.js';
@@ -22,13 +23,13 @@ export interface Repos {
   attachments: AttachmentsRepository;
 }
 
-function bind(db: Kysely<Database>): Repos {
+function bind(db: Kysely<Database>, taps: readonly LogTap[]): Repos {
   return {
     users: new UsersRepository(db),
     tokens: new RefreshTokensRepository(db),
     rooms: new RoomsRepository(db),
     messages: new MessagesRepository(db),
-    events: new EventsRepository(db),
+    events: new EventsRepository(db, taps),
     polls: new PollsRepository(db),
     joinRequests: new JoinRequestsRepository(db),
     attachments: new AttachmentsRepository(db),
@@ -39,10 +40,16 @@ function bind(db: Kysely<Database>): Repos {
 export class Store {
   readonly repos: Repos;
   readonly dialect: Dialect;
+  private readonly taps: LogTap[] = [];
 
   constructor(private readonly handle: DatabaseHandle) {
-    this.repos = bind(handle.db);
+    this.repos = bind(handle.db, this.taps);
     this.dialect = handle.dialect;
+  }
+
+  /** Every later event append (in any transaction) also runs `tap` in that transaction. */
+  addLogTap(tap: LogTap): void {
+    this.taps.push(tap);
   }
 
   get db(): Kysely<Database> {
@@ -50,7 +57,7 @@ export class Store {
   }
 
   tx<T>(fn: (repos: Repos) => Promise<T>): Promise<T> {
-    return this.handle.db.transaction().execute((trx) => fn(bind(trx)));
+    return this.handle.db.transaction().execute((trx) => fn(bind(trx, this.taps)));
   }
 
   ping(): Promise<void> {
