@@ -435,6 +435,11 @@ describe('redactConfig', () => {
       GOOGLE_API_KEY: 'google-secret-0123',
       OPENAI_COMPATIBLE_API_KEY: 'local-secret-0123',
       AGENT_GIT_TOKEN: 'ghp-agent-secret-0123',
+      TELEGRAM_BOT_TOKEN: '123456:telegram-secret-0123',
+      TELEGRAM_WEBHOOK_SECRET: 'telegram_hook_secret_0123',
+      SLACK_SIGNING_SECRET: 'slack-signing-secret-0123',
+      SLACK_BOT_TOKEN: 'xoxb-slack-secret-0123',
+      DISCORD_BOT_TOKEN: 'discord-bot-secret-0123',
       PORT: '9000',
     });
 
@@ -450,6 +455,7 @@ describe('redactConfig', () => {
     expect(text).not.toContain('redispass0123');
     expect(text).not.toContain('metrics-token-0123');
     expect(text).not.toContain('secret-0123');
+    expect(text).not.toContain('telegram_hook_secret');
   });
 
   it('masks exactly the settings declared secret', () => {
@@ -460,6 +466,7 @@ describe('redactConfig', () => {
       'agentGitToken',
       'anthropicApiKey',
       'databaseUrl',
+      'discordBotToken',
       'externalSecret',
       'googleApiKey',
       'jwtSecret',
@@ -469,6 +476,10 @@ describe('redactConfig', () => {
       'redisUrl',
       's3AccessKeyId',
       's3SecretAccessKey',
+      'slackBotToken',
+      'slackSigningSecret',
+      'telegramBotToken',
+      'telegramWebhookSecret',
     ]);
     for (const [key, spec] of settings) {
       if (spec.secret) expect(redacted[key], key).toBe('***');
