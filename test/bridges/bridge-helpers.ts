@@ -1,7 +1,7 @@
 import type { BuildOptions } from '../../src/app.js';
+import { newAdmin } from '../ai/ai-helpers.js';
 import type { Backend } from '../helpers/backends.js';
 import { startTestApp, type TestApp, type TestUser } from '../helpers/test-app.js';
-import { newAdmin } from '../ai/ai-helpers.js';
 import { expectOk } from '../http/http-helpers.js';
 import {
   bridgeEnv,
@@ -31,7 +31,11 @@ export async function startBridgeApp(
 ): Promise<BridgeHarness> {
   const platforms = fake ?? (await startFakePlatforms());
   const keys = discordKeys();
-  const t = await startTestApp(backend, { RESUME_WAIT_MS: '50', ...bridgeEnv(platforms, keys), ...env }, build);
+  const t = await startTestApp(
+    backend,
+    { RESUME_WAIT_MS: '50', ...bridgeEnv(platforms, keys), ...env },
+    build,
+  );
   const admin = await newAdmin(t);
   return {
     t,
@@ -59,19 +63,29 @@ export function postSlack(t: TestApp, body: unknown, headers?: Record<string, st
 
 export function postDiscord(t: TestApp, body: unknown, keys: DiscordKeys, headers?: Record<string, string>) {
   const raw = JSON.stringify(body);
-  return t.api('POST', '/v1/bridges/discord/interactions', { body: raw, headers: headers ?? discordHeaders(raw, keys) });
+  return t.api('POST', '/v1/bridges/discord/interactions', {
+    body: raw,
+    headers: headers ?? discordHeaders(raw, keys),
+  });
 }
 
 /** The bridged conversation of a platform conversation (as the admin API lists it). */
 export async function conversationOf(t: TestApp, admin: TestUser, platform: string, externalId: string) {
-  const r = await t.api('GET', `/v1/admin/bridges/conversations?platform=${platform}&limit=200`, { token: admin.token });
+  const r = await t.api('GET', `/v1/admin/bridges/conversations?platform=${platform}&limit=200`, {
+    token: admin.token,
+  });
   const found = expectOk(r).conversations.find((c: any) => c.externalId === externalId);
   if (!found) throw new Error(`no ${platform} conversation ${externalId}`);
   return found;
 }
 
 /** Puts `user` (the admin by default) into the conversation's room as an admin; returns the room id. */
-export async function staffIn(t: TestApp, admin: TestUser, conversationId: string, user?: TestUser): Promise<string> {
+export async function staffIn(
+  t: TestApp,
+  admin: TestUser,
+  conversationId: string,
+  user?: TestUser,
+): Promise<string> {
   const r = await t.api('POST', `/v1/admin/bridges/conversations/${conversationId}/staff`, {
     token: admin.token,
     body: user ? { userId: user.userId } : {},

@@ -61,7 +61,9 @@ export class FakePlatforms {
   }
 
   of(platform: PlatformRequest['platform'], method?: string): PlatformRequest[] {
-    return this.requests.filter((r) => r.platform === platform && (method === undefined || r.method === method));
+    return this.requests.filter(
+      (r) => r.platform === platform && (method === undefined || r.method === method),
+    );
   }
 
   async waitFor(
@@ -71,7 +73,10 @@ export class FakePlatforms {
   ): Promise<PlatformRequest[]> {
     const end = Date.now() + ms;
     while (!pred(this.requests)) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.requests.map((r) => r.method))}`);
+      if (Date.now() > end)
+        throw new Error(
+          `timed out waiting for ${what}; got ${JSON.stringify(this.requests.map((r) => r.method))}`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
     return this.requests;
@@ -108,30 +113,56 @@ export class FakePlatforms {
     let m = /^\/telegram\/bot([^/]+)\/(\w+)$/.exec(path);
     if (m) {
       const scripted = record('telegram', m[2]!);
-      if (m[1] !== TELEGRAM_TOKEN) return send({ status: 401, body: { ok: false, error_code: 401, description: 'Unauthorized' } });
+      if (m[1] !== TELEGRAM_TOKEN)
+        return send({ status: 401, body: { ok: false, error_code: 401, description: 'Unauthorized' } });
       if (scripted) return send(scripted);
       return send({
         status: 200,
-        body: { ok: true, result: { message_id: this.nextId++, chat: { id: Number(body?.chat_id) }, date: 0, text: body?.text } },
+        body: {
+          ok: true,
+          result: {
+            message_id: this.nextId++,
+            chat: { id: Number(body?.chat_id) },
+            date: 0,
+            text: body?.text,
+          },
+        },
       });
     }
     m = /^\/slack\/api\/([\w.]+)$/.exec(path);
     if (m) {
       const scripted = record('slack', m[1]!);
-      if (req.headers.authorization !== `Bearer ${SLACK_BOT_TOKEN}`) return send({ status: 200, body: { ok: false, error: 'invalid_auth' } });
+      if (req.headers.authorization !== `Bearer ${SLACK_BOT_TOKEN}`)
+        return send({ status: 200, body: { ok: false, error: 'invalid_auth' } });
       if (scripted) return send(scripted);
       if (m[1] === 'users.info') {
-        return send({ status: 200, body: { ok: true, user: { id: body?.user, name: 'jdoe', profile: { display_name: `Slack ${body?.user}` } } } });
+        return send({
+          status: 200,
+          body: {
+            ok: true,
+            user: { id: body?.user, name: 'jdoe', profile: { display_name: `Slack ${body?.user}` } },
+          },
+        });
       }
-      return send({ status: 200, body: { ok: true, channel: body?.channel, ts: `1700000000.${String(this.nextId++).padStart(6, '0')}` } });
+      return send({
+        status: 200,
+        body: {
+          ok: true,
+          channel: body?.channel,
+          ts: `1700000000.${String(this.nextId++).padStart(6, '0')}`,
+        },
+      });
     }
     m = /^\/discord\/api\/v10(\/.*)$/.exec(path);
     if (m) {
-      const route = m[1]!.replace(/\/webhooks\/(\d+)\/[^/]+/, '/webhooks/$1/:token').replace(/\/channels\/\d+/, '/channels/:id');
+      const route = m[1]!
+        .replace(/\/webhooks\/\d+\/[^/]+/, '/webhooks/:app/:token')
+        .replace(/\/channels\/\d+/, '/channels/:id');
       const method = `${req.method} ${route}`;
       const scripted = record('discord', method);
       const botAuth = req.headers.authorization === `Bot ${DISCORD_BOT_TOKEN}`;
-      if (route.startsWith('/channels') && !botAuth) return send({ status: 401, body: { message: '401: Unauthorized', code: 0 } });
+      if (route.startsWith('/channels') && !botAuth)
+        return send({ status: 401, body: { message: '401: Unauthorized', code: 0 } });
       if (scripted) return send(scripted);
       return send({ status: 200, body: { id: String(this.nextId++), content: body?.content } });
     }
@@ -170,7 +201,11 @@ export const TELEGRAM_SECRET = 'tg_webhook_secret_0123456789';
 export const SLACK_SIGNING_SECRET = 'slack-signing-secret-for-tests';
 
 /** Slack's request signature headers for `body` at `tsSeconds`. */
-export function slackHeaders(body: string, tsSeconds = Math.floor(Date.now() / 1000), secret = SLACK_SIGNING_SECRET) {
+export function slackHeaders(
+  body: string,
+  tsSeconds = Math.floor(Date.now() / 1000),
+  secret = SLACK_SIGNING_SECRET,
+) {
   const sig = createHmac('sha256', secret).update(`v0:${tsSeconds}:${body}`).digest('hex');
   return {
     'content-type': 'application/json',
@@ -220,7 +255,11 @@ export function telegramUpdate(opts: {
         : { id: opts.chatId, type: 'private', first_name: opts.firstName ?? 'Tess' },
       date: Math.floor(Date.now() / 1000),
       text: opts.text,
-      ...(opts.replyTo ? { reply_to_message: { message_id: opts.replyTo, chat: { id: opts.chatId, type: 'group' }, date: 0 } } : {}),
+      ...(opts.replyTo
+        ? {
+            reply_to_message: { message_id: opts.replyTo, chat: { id: opts.chatId, type: 'group' }, date: 0 },
+          }
+        : {}),
     },
   };
 }
@@ -263,7 +302,13 @@ export function slackEvent(opts: {
 let interactionId = 9000;
 
 /** A Discord APPLICATION_COMMAND interaction (`/ask question:<text>`) in a guild channel. */
-export function discordCommand(opts: { channelId: string; userId: string; name?: string; text?: string; token?: string }) {
+export function discordCommand(opts: {
+  channelId: string;
+  userId: string;
+  name?: string;
+  text?: string;
+  token?: string;
+}) {
   const id = String(interactionId++);
   return {
     id,

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../ai/ai-helpers.js';
 import { availableBackends } from '../helpers/backends.js';
 import { expectError, expectOk, send } from '../http/http-helpers.js';
-import { eventually } from '../ai/ai-helpers.js';
 import {
-  type BridgeHarness,
   accepted,
+  type BridgeHarness,
   conversationOf,
   postTelegram,
   roomHistory,
@@ -31,7 +31,13 @@ for (const backend of await availableBackends()) {
     it('a first message opens a private room owned by the bridge, with the sender as a member; a redelivery adds nothing', async () => {
       const { t, admin } = h;
       const chatId = newChat();
-      const update = telegramUpdate({ chatId, fromId: 4242, firstName: 'Tess', chatTitle: 'Support group', text: 'hello from telegram' });
+      const update = telegramUpdate({
+        chatId,
+        fromId: 4242,
+        firstName: 'Tess',
+        chatTitle: 'Support group',
+        text: 'hello from telegram',
+      });
       expect((await postTelegram(t, update)).body).toEqual({ ok: true });
       expect((await postTelegram(t, update)).status).toBe(200);
 
@@ -39,20 +45,32 @@ for (const backend of await availableBackends()) {
       expect(conv).toMatchObject({ platform: 'telegram', title: 'Support group' });
       const roomId = await staffIn(t, admin, conv.conversationId);
       const room = expectOk(await t.api('GET', `/v1/chat/rooms/${roomId}`, { token: admin.token }));
-      expect(room).toMatchObject({ type: 'private', name: 'Telegram: Support group', createdBy: t.sb.bridges.service.bot.userId });
+      expect(room).toMatchObject({
+        type: 'private',
+        name: 'Telegram: Support group',
+        createdBy: t.sb.bridges.service.bot.userId,
+      });
       const msgs = (await roomHistory(t, admin, roomId)).filter((m) => m.type === 'text');
       expect(msgs).toHaveLength(1);
       expect(msgs[0]).toMatchObject({
         content: 'hello from telegram',
         authorName: 'Tess',
-        metadata: { bridge: { platform: 'telegram', conversationId: conv.conversationId, externalMessageId: String(update.message.message_id) } },
+        metadata: {
+          bridge: {
+            platform: 'telegram',
+            conversationId: conv.conversationId,
+            externalMessageId: String(update.message.message_id),
+          },
+        },
       });
       const author = expectOk(await t.api('GET', `/v1/users/${msgs[0].authorId}`, { token: admin.token }));
       expect(author).toMatchObject({ displayName: 'Tess', isBot: false });
       expect(author.username).toMatch(/^tg-tess/);
       // The sender's own message is not sent back to Telegram.
       await new Promise((r) => setTimeout(r, 300));
-      expect(h.fake.of('telegram', 'sendMessage').filter((r) => r.body.chat_id === String(chatId))).toHaveLength(0);
+      expect(
+        h.fake.of('telegram', 'sendMessage').filter((r) => r.body.chat_id === String(chatId)),
+      ).toHaveLength(0);
     });
 
     it('refuses updates without the secret token, and bodies that are not updates', async () => {
@@ -66,7 +84,11 @@ for (const backend of await availableBackends()) {
       );
       expectError(await postTelegram(t, { hello: 'world' }), 400, 'VALIDATION_FAILED');
       expectError(await postTelegram(t, '{not json'), 400, 'MALFORMED_JSON');
-      const convs = expectOk(await t.api('GET', '/v1/admin/bridges/conversations?platform=telegram&limit=200', { token: h.admin.token }));
+      const convs = expectOk(
+        await t.api('GET', '/v1/admin/bridges/conversations?platform=telegram&limit=200', {
+          token: h.admin.token,
+        }),
+      );
       expect(convs.conversations.map((c: any) => c.externalId)).not.toContain(String(update.message.chat.id));
     });
 
@@ -77,12 +99,16 @@ for (const backend of await availableBackends()) {
       (fromBot.message.from as any).is_bot = true;
       expect((await postTelegram(t, fromBot)).status).toBe(200);
       expect((await postTelegram(t, { update_id: 1, edited_message: fromBot.message })).status).toBe(200);
-      expect((await postTelegram(t, { update_id: 2, callback_query: { id: 'q', data: 'x' } })).status).toBe(200);
+      expect((await postTelegram(t, { update_id: 2, callback_query: { id: 'q', data: 'x' } })).status).toBe(
+        200,
+      );
       const joined = telegramUpdate({ chatId, fromId: 78, text: 'x' });
       delete (joined.message as any).text;
       (joined.message as any).new_chat_members = [{ id: 79, is_bot: false, first_name: 'N' }];
       expect((await postTelegram(t, joined)).status).toBe(200);
-      await expect(conversationOf(t, admin, 'telegram', String(chatId))).rejects.toThrow(/no telegram conversation/);
+      await expect(conversationOf(t, admin, 'telegram', String(chatId))).rejects.toThrow(
+        /no telegram conversation/,
+      );
     });
 
     it('a photo with a caption comes in as its caption; without one, as [photo]', async () => {
@@ -90,7 +116,10 @@ for (const backend of await availableBackends()) {
       const chatId = newChat();
       const withCaption = telegramUpdate({ chatId, fromId: 90, text: 'x' });
       delete (withCaption.message as any).text;
-      Object.assign(withCaption.message, { photo: [{ file_id: 'f', width: 1, height: 1 }], caption: 'look at this' });
+      Object.assign(withCaption.message, {
+        photo: [{ file_id: 'f', width: 1, height: 1 }],
+        caption: 'look at this',
+      });
       const bare = telegramUpdate({ chatId, fromId: 90, text: 'x' });
       delete (bare.message as any).text;
       Object.assign(bare.message, { photo: [{ file_id: 'g', width: 1, height: 1 }] });
@@ -98,7 +127,9 @@ for (const backend of await availableBackends()) {
       expect((await postTelegram(t, bare)).status).toBe(200);
       const conv = await conversationOf(t, admin, 'telegram', String(chatId));
       const roomId = await staffIn(t, admin, conv.conversationId);
-      const texts = (await roomHistory(t, admin, roomId)).filter((m) => m.type === 'text').map((m) => m.content);
+      const texts = (await roomHistory(t, admin, roomId))
+        .filter((m) => m.type === 'text')
+        .map((m) => m.content);
       expect(texts).toEqual(['look at this', '[photo]']);
     });
 
@@ -112,7 +143,9 @@ for (const backend of await availableBackends()) {
       const [theirs] = (await roomHistory(t, admin, roomId)).filter((m) => m.type === 'text');
 
       const reply = await send(t, admin, roomId, 'Yes, how can I help?', { replyTo: theirs.messageId });
-      const [out] = await fake.waitFor('sendMessage', () => fake.of('telegram', 'sendMessage').some((r) => r.body.chat_id === String(chatId)));
+      const [out] = await fake.waitFor('sendMessage', () =>
+        fake.of('telegram', 'sendMessage').some((r) => r.body.chat_id === String(chatId)),
+      );
       const sent = fake.of('telegram', 'sendMessage').filter((r) => r.body.chat_id === String(chatId));
       expect(sent).toHaveLength(1);
       expect(sent[0]!.body).toEqual({
@@ -128,7 +161,12 @@ for (const backend of await availableBackends()) {
       // Telegram's id for our message (from the fake's answer) maps back to it.
       const ourTelegramId = (await t.sb.bridges.repo.externalIdFor(conv.conversationId, reply.messageId))!;
       expect(ourTelegramId).toMatch(/^\d+$/);
-      accepted(await postTelegram(t, telegramUpdate({ chatId, fromId: 5150, text: 'thanks!', replyTo: Number(ourTelegramId) })));
+      accepted(
+        await postTelegram(
+          t,
+          telegramUpdate({ chatId, fromId: 5150, text: 'thanks!', replyTo: Number(ourTelegramId) }),
+        ),
+      );
       const msgs = await roomHistory(t, admin, roomId);
       expect(msgs.at(-1)).toMatchObject({ content: 'thanks!', replyTo: reply.messageId });
     });
@@ -141,7 +179,12 @@ for (const backend of await availableBackends()) {
       const roomId = await staffIn(t, admin, conv.conversationId);
       fake.script('sendMessage', {
         status: 429,
-        body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } },
+        body: {
+          ok: false,
+          error_code: 429,
+          description: 'Too Many Requests: retry after 1',
+          parameters: { retry_after: 1 },
+        },
       });
       const msg = await send(t, admin, roomId, 'after the rate limit');
       await eventually('delivered after retry', async () =>
@@ -170,7 +213,9 @@ for (const backend of await availableBackends()) {
       const [row] = await t.sb.bridges.repo.outboxOfMessage(msg.messageId);
       expect(row!.last_error).toContain('bot was kicked');
       expect(row!.attempts).toBe(1);
-      expect(fake.of('telegram', 'sendMessage').filter((r) => r.body.chat_id === String(chatId))).toHaveLength(1);
+      expect(
+        fake.of('telegram', 'sendMessage').filter((r) => r.body.chat_id === String(chatId)),
+      ).toHaveLength(1);
     });
 
     it('splits a message longer than 4096 characters into parts, in order', async () => {
@@ -182,8 +227,15 @@ for (const backend of await availableBackends()) {
       const words = Array.from({ length: 900 }, (_, i) => `word${i}`).join(' ');
       expect(words.length).toBeGreaterThan(4096);
       await send(t, admin, roomId, words);
-      await fake.waitFor('two parts', () => fake.of('telegram', 'sendMessage').filter((r) => r.body.chat_id === String(chatId)).length === 2);
-      const parts = fake.of('telegram', 'sendMessage').filter((r) => r.body.chat_id === String(chatId)).map((r) => r.body.text as string);
+      await fake.waitFor(
+        'two parts',
+        () =>
+          fake.of('telegram', 'sendMessage').filter((r) => r.body.chat_id === String(chatId)).length === 2,
+      );
+      const parts = fake
+        .of('telegram', 'sendMessage')
+        .filter((r) => r.body.chat_id === String(chatId))
+        .map((r) => r.body.text as string);
       expect(parts.every((p) => p.length <= 4096)).toBe(true);
       expect(parts.join(' ')).toContain('word0 ');
       expect(parts[1]!.endsWith('word899')).toBe(true);
