@@ -34,7 +34,7 @@ export class FakeDiscordGateway {
     return this;
   }
 
-  private onMessage(ws: WebSocket, p: { op: number; d: any }): void {
+  private onMessage(ws: WebSocket, p: { op: number; d: any }) {
     this.received.push(p);
     if (p.op === 1 && this.ack) ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
     if (p.op === 2) {

@@ -87,7 +87,7 @@ export class FakePlatforms {
     return new Promise((r) => this.server.close(() => r()));
   }
 
-  private handle(req: http.IncomingMessage, raw: string, res: http.ServerResponse): void {
+  private handle(req: http.IncomingMessage, raw: string, res: http.ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     let body: any;
