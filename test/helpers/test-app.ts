@@ -45,7 +45,8 @@ export async function startTestApp(
   build: Omit<BuildOptions, 'logger' | 'pgSchema'> = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-test-'));
-  const schema = backend === 'postgres' ? randomSchema() : undefined;
+  // DATABASE_SCHEMA in env: several apps share one schema (a restart on the same store).
+  const schema = backend === 'postgres' ? (env.DATABASE_SCHEMA ?? randomSchema()) : undefined;
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
