@@ -209,7 +209,7 @@ for (const backend of await availableBackends()) {
     it('a message committed while no relay or worker ran goes out once the next node starts', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sb-bridge-'));
       const schema = backend === 'postgres' ? randomSchema() : undefined;
-      const store =
+      const store: Record<string, string> =
         backend === 'postgres'
           ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema! }
           : { DATABASE_URL: `sqlite:${join(dir, 'shared.db')}` };
