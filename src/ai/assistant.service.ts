@@ -6,7 +6,7 @@ import type { MessagesService } from '../messages/messages.service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Job, JobQueue, JobWorker, Priority } from '../queue/job-queue.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
-import { readSettings } from '../rooms/room-model.js';
+import { atLeast, readSettings } from '../rooms/room-model.js';
 import type { RoomsService } from '../rooms/rooms.service.js';
 import type { Store } from '../store/store.js';
 import type { UsersService } from '../users/users.service.js';
@@ -244,7 +244,7 @@ export class AssistantService {
     if (!['text', 'image', 'file', 'audio', 'video'].includes(message.type)) return;
     const info = await this.roomInfo(message.roomId);
     if (!info || !(info.botDm || info.enableAI)) return;
-    const everyMessage = info.botDm || info.autoReply;
+    const everyMessage = info.botDm || (info.autoReply && (await this.autoReplyTo(message.roomId, authorId)));
     if (!everyMessage && !mayTrigger(message.content)) return;
     const trigger = parseTrigger(message.content, {
       names: this.mentionNames(),
@@ -253,6 +253,17 @@ export class AssistantService {
     });
     if (!trigger) return;
     await this.handle(message, authorId, info, trigger, priority);
+  }
+
+  /**
+   * aiAutoReply answers members, not the room's staff (moderators and up): in a support room the
+   * people answering customers should not get an AI answer to every line. Staff still mention @ai.
+   * Without a provider it stays silent rather than posting "not configured" under every message.
+   */
+  private async autoReplyTo(roomId: string, authorId: string): Promise<boolean> {
+    if (!this.d.chain) return false;
+    const member = await this.d.store.repos.rooms.getMember(roomId, authorId);
+    return member !== undefined && !atLeast(member.role, 'moderator');
   }
 
   private async handle(

@@ -84,6 +84,8 @@ export interface PlatformSender {
 
 export interface SendOutcome {
   externalIds: string[];
+  /** Nothing was sent, on purpose (an API key without a callback URL): why. */
+  skipped?: string;
   /** The Discord interaction token was used up. */
   usedReplyToken?: boolean;
 }

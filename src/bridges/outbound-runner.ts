@@ -56,6 +56,10 @@ export class OutboundRunner {
     }
     try {
       const out = await sender.send(target(conv), msg, signal);
+      if (out.skipped) {
+        this.counters.skipped(conv.platform);
+        return finish('skipped', out.skipped);
+      }
       const now = this.now();
       for (const id of out.externalIds) await this.repo.recordMessage(conv.id, id, msg.messageId, now);
       if (out.usedReplyToken && conv.reply_token) await this.repo.clearReplyToken(conv.id, conv.reply_token);

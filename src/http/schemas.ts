@@ -50,7 +50,8 @@ export const RoomSettingsSchema = Type.Object(
     messageRetention: Type.Integer({ minimum: 0, description: 'Days; 0 keeps messages forever' }),
     enableAI: Type.Boolean(),
     aiAutoReply: Type.Boolean({
-      description: 'With enableAI: the assistant answers every message, not only mentions and commands',
+      description:
+        "With enableAI: the assistant answers every member's message, not only mentions and commands (moderators and up still mention it)",
     }),
     moderationLevel: StringEnum(MODERATION_LEVELS),
     allowAnonymous: Type.Boolean({ description: 'Members may post under an alias (isAnonymous)' }),

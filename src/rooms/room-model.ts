@@ -30,7 +30,7 @@ export interface RoomSettings {
   /** Days; 0 keeps messages forever. */
   messageRetention: number;
   enableAI: boolean;
-  /** With enableAI: the assistant answers every message, not only mentions and commands (bridged rooms). */
+  /** With enableAI: the assistant answers every member's message, not only mentions and commands; moderators and up still mention it (bridged rooms). */
   aiAutoReply: boolean;
   moderationLevel: ModerationLevel;
   /** Members may post under an alias; moderators still see who wrote it. */

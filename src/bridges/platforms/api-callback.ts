@@ -38,7 +38,7 @@ export class ApiCallbackSender implements PlatformSender {
   async send(to: ConversationTarget, msg: OutboundMessage, signal: AbortSignal): Promise<SendOutcome> {
     const target = to.apiKeyId ? await this.callbackFor(to.apiKeyId) : undefined;
     // No callback (or a revoked key): the integration reads replies with GET /message/:id instead.
-    if (!target) return { externalIds: [] };
+    if (!target) return { externalIds: [], skipped: 'the API key has no callback URL (or was revoked)' };
     await this.checkUrl(target.url).catch((err: Error) => {
       throw new PlatformError(`callback URL refused: ${err.message}`, false);
     });
