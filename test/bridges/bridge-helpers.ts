@@ -86,11 +86,19 @@ export async function staffIn(
   conversationId: string,
   user?: TestUser,
 ): Promise<string> {
-  const r = await t.api('POST', `/v1/admin/bridges/conversations/${conversationId}/staff`, {
-    token: admin.token,
-    body: user ? { userId: user.userId } : {},
-  });
-  return expectOk(r).roomId;
+  // The conversation row commits before its room (ingest opens the room right after), so a
+  // caller that found the conversation may be a moment early: the API answers ROOM_NOT_FOUND.
+  for (let attempt = 0; ; attempt++) {
+    const r = await t.api('POST', `/v1/admin/bridges/conversations/${conversationId}/staff`, {
+      token: admin.token,
+      body: user ? { userId: user.userId } : {},
+    });
+    if (r.status === 404 && (r.body as any)?.error?.code === 'ROOM_NOT_FOUND' && attempt < 100) {
+      await sleep(50);
+      continue;
+    }
+    return expectOk(r).roomId;
+  }
 }
 
 export async function roomHistory(t: TestApp, user: TestUser, roomId: string): Promise<any[]> {
