@@ -2,15 +2,14 @@ import type { Kysely } from 'kysely';
 import type { LogTap } from '../events/log-tap.js';
 import type { RoomEvent } from '../events/room-event.js';
 import type { JobQueue } from '../queue/job-queue.js';
+import { OutboxRelay } from '../queue/outbox-relay.js';
 import { newId } from '../shared/ids.js';
 import type { Database } from '../store/database.js';
 import { originConversation } from './bridge-model.js';
-import { BridgesRepository } from './bridges.repository.js';
+import { BridgesRepository, type OutboxRow } from './bridges.repository.js';
 
 /** The job queue's name for messages going out to platforms. */
 export const BRIDGE_OUT_QUEUE = 'bridge-out';
-/** Rows the relay hands to the queue per pass. */
-const RELAY_BATCH = 200;
 
 export interface OutboundJob {
   outboxId: string;
@@ -35,20 +34,39 @@ export interface BridgeOutboxOptions {
  * marking) adds each job once; jobs of one conversation share a key, so they go out in order.
  */
 export class BridgeOutbox implements LogTap {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private closed = false;
+  private readonly relayer: OutboxRelay<OutboxRow>;
 
   constructor(
-    private readonly repo: BridgesRepository,
-    private readonly queue: JobQueue,
-    private readonly opts: BridgeOutboxOptions,
+    repo: BridgesRepository,
+    queue: JobQueue,
+    opts: BridgeOutboxOptions,
     /** Whether any conversation could exist to send to (a platform is configured, or API keys exist). */
     readonly active: () => boolean,
     private readonly now: () => number,
-    private readonly onError: (err: unknown) => void,
-  ) {}
+    onError: (err: unknown) => void,
+  ) {
+    this.relayer = new OutboxRelay(
+      repo,
+      async (rows) => {
+        for (const r of rows) {
+          await queue.add<OutboundJob>(
+            BRIDGE_OUT_QUEUE,
+            'send',
+            { outboxId: r.id },
+            {
+              jobId: r.id,
+              key: r.conversation_id,
+              attempts: opts.attempts,
+              backoffMs: opts.backoffMs,
+              timeoutMs: opts.timeoutMs,
+            },
+          );
+        }
+      },
+      { intervalMs: opts.relayIntervalMs },
+      onError,
+    );
+  }
 
   /** LogTap: outbox rows for the new messages among `events`, in the appending transaction. */
   async record(db: Kysely<Database>, events: readonly RoomEvent[]): Promise<void> {
@@ -79,59 +97,20 @@ export class BridgeOutbox implements LogTap {
   }
 
   start(): void {
-    if (this.opts.relayIntervalMs > 0) {
-      this.timer = setInterval(() => this.nudge(), this.opts.relayIntervalMs);
-      this.timer.unref();
-    }
-    this.nudge();
+    this.relayer.start();
   }
 
   /** Runs the relay soon (after this node committed new messages); passes never overlap. */
   nudge(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.relay()
-      .then(() => {}, this.onError)
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.nudge();
-        }
-      });
+    this.relayer.nudge();
   }
 
   /** Hands every unqueued row to the queue; resolves when none is left. */
-  async relay(): Promise<number> {
-    let n = 0;
-    for (;;) {
-      const rows = await this.repo.unqueued(RELAY_BATCH);
-      for (const r of rows) {
-        await this.queue.add<OutboundJob>(
-          BRIDGE_OUT_QUEUE,
-          'send',
-          { outboxId: r.id },
-          {
-            jobId: r.id,
-            key: r.conversation_id,
-            attempts: this.opts.attempts,
-            backoffMs: this.opts.backoffMs,
-            timeoutMs: this.opts.timeoutMs,
-          },
-        );
-      }
-      await this.repo.markQueued(rows.map((r) => r.id));
-      n += rows.length;
-      if (rows.length < RELAY_BATCH || this.closed) return n;
-    }
+  relay(): Promise<number> {
+    return this.relayer.relay();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  close(): Promise<void> {
+    return this.relayer.close();
   }
 }

@@ -388,6 +388,63 @@ export interface BridgeOutboxTable {
   updated_at: number;
 }
 
+/** An outgoing webhook: a URL that receives one room's events, or every room's (src/webhooks). */
+export interface WebhooksTable {
+  id: string;
+  /** Null: a global webhook (every room). */
+  room_id: string | null;
+  url: string;
+  /** JSON array of event types, or ["*"]. */
+  event_types: string;
+  description: Generated<string>;
+  /** Signs deliveries (HMAC-SHA256); never shown after create/rotate. */
+  secret: string;
+  /** After a rotation: also signs until `previous_secret_expires_at`. */
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  active: Generated<number>;
+  /** Why the server turned it off (410 Gone, too many failures); null when on or turned off by hand. */
+  disabled_reason: string | null;
+  /** Deliveries in a row that failed for good. */
+  consecutive_failures: Generated<number>;
+  total_deliveries: Generated<number>;
+  total_failures: Generated<number>;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One event (or ping) to send to a webhook, written in the event's own transaction. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_type: string;
+  /** `<roomId>:<seq>` for room events: the same across redeliveries. */
+  event_id: string;
+  room_id: string | null;
+  seq: number | null;
+  /** The JSON body sent. */
+  payload: string;
+  /** pending | delivered | failed */
+  status: string;
+  /** 1 once handed to the job queue. */
+  queued: Generated<number>;
+  max_attempts: number;
+  /** 1: delivered in event order with the webhook's other ordered deliveries (a job key). */
+  ordered: Generated<number>;
+  attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  /** The start of the receiver's last answer. */
+  last_response: string | null;
+  redelivery_of: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -414,6 +471,8 @@ export interface Database {
   bridge_conversations: BridgeConversationsTable;
   bridge_messages: BridgeMessagesTable;
   bridge_outbox: BridgeOutboxTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -17,6 +17,7 @@ import * as m007 from './migrations/007-attachments.js';
 import * as m008 from './migrations/008-ai.js';
 import * as m009 from './migrations/009-agent-jobs.js';
 import * as m011 from './migrations/011-bridges.js';
+import * as m012 from './migrations/012-webhooks.js';
 
 /** Migrations live in code so the same list runs from source, from dist and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-ai': m008,
   '009-agent-jobs': m009,
   '011-bridges': m011,
+  '012-webhooks': m012,
 };
 
 class CodeMigrationProvider implements MigrationProvider {
