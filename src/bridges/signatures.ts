@@ -70,11 +70,33 @@ export function verifyDiscord(
 }
 
 /**
- * Signs a body Switchboard sends (API-key callbacks): `t=<unix s>,v1=<hex HMAC-SHA256(secret,
- * "<t>.<body>")>`, the same scheme as outgoing webhooks, so receivers verify both alike.
+ * Signs a body Switchboard sends (API-key callbacks and outgoing webhooks, docs/webhooks.md):
+ * `t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. With several secrets (a webhook whose
+ * secret was just rotated) there is a `v1=` per secret, newest first; a receiver accepts the body
+ * when any of them matches the secret it knows.
  */
-export function signBody(secret: string, body: string, nowMs: number): string {
+export function signBody(secret: string | readonly string[], body: string, nowMs: number): string {
   const t = Math.floor(nowMs / 1000);
-  const v1 = createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
-  return `t=${t},v1=${v1}`;
+  const secrets = typeof secret === 'string' ? [secret] : secret;
+  const v1 = secrets.map((s) => `v1=${createHmac('sha256', s).update(`${t}.${body}`).digest('hex')}`);
+  return `t=${t},${v1.join(',')}`;
+}
+
+/**
+ * Checks a `t=..,v1=..` signature (what a receiver does; used by the tests and the docs' example):
+ * some v1 matches and t is at most `maxAgeS` seconds away from now.
+ */
+export function verifyBody(
+  header: string | undefined,
+  secret: string,
+  body: string,
+  nowMs: number,
+  maxAgeS = 300,
+): boolean {
+  if (!header) return false;
+  const parts = header.split(',').map((p) => p.trim().split('=') as [string, string?]);
+  const t = parts.find(([k]) => k === 't')?.[1];
+  if (!t || !/^\d{1,12}$/.test(t) || Math.abs(nowMs / 1000 - Number(t)) > maxAgeS) return false;
+  const want = createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
+  return parts.some(([k, v]) => k === 'v1' && v !== undefined && safeEqual(v, want));
 }

@@ -780,6 +780,88 @@ export const SETTINGS = {
     description:
       'Milliseconds between passes that hand committed outgoing messages to the job queue (a node nudges it at once after its own commits; the pass catches the rest). 0: nudges only.',
   },
+  webhookAllowPrivate: {
+    env: 'WEBHOOK_ALLOW_PRIVATE',
+    type: 'bool',
+    default: false,
+    description:
+      'Let outgoing webhooks and API-key callbacks reach loopback, private, link-local and other non-public addresses (the SSRF guard, docs/webhooks.md). Only for all-internal installs and tests.',
+  },
+  webhookAllowedHosts: {
+    env: 'WEBHOOK_ALLOWED_HOSTS',
+    type: 'list',
+    default: [],
+    description:
+      'Comma-separated hosts that webhooks and API-key callbacks may reach even when they are private: exact names or IP addresses, or `*.example.internal` for every subdomain.',
+  },
+  webhookMaxAttempts: {
+    env: 'WEBHOOK_MAX_ATTEMPTS',
+    type: 'int',
+    default: 8,
+    min: 1,
+    max: 50,
+    description: 'Tries per webhook delivery (the first included) before it is marked failed.',
+  },
+  webhookBackoffMs: {
+    env: 'WEBHOOK_BACKOFF_MS',
+    type: 'int',
+    default: 10_000,
+    min: 0,
+    description:
+      'Milliseconds before the first retry of a webhook delivery; each later retry waits twice as long (8 attempts: about 21 minutes in all).',
+  },
+  webhookTimeoutMs: {
+    env: 'WEBHOOK_TIMEOUT_MS',
+    type: 'int',
+    default: 10_000,
+    min: 100,
+    max: 120_000,
+    description: 'Milliseconds a receiver has to answer one webhook request; a timeout is retried.',
+  },
+  webhookMaxPerRoom: {
+    env: 'WEBHOOK_MAX_PER_ROOM',
+    type: 'int',
+    default: 10,
+    min: 0,
+    description: 'Most webhooks a room may have.',
+  },
+  webhookMaxGlobal: {
+    env: 'WEBHOOK_MAX_GLOBAL',
+    type: 'int',
+    default: 20,
+    min: 0,
+    description: 'Most global webhooks (those that receive every room).',
+  },
+  webhookWorkerConcurrency: {
+    env: 'WEBHOOK_WORKER_CONCURRENCY',
+    type: 'int',
+    default: 4,
+    min: 0,
+    description: 'Webhook deliveries this node makes at once; 0 makes none here (another node does).',
+  },
+  webhookRelayIntervalMs: {
+    env: 'WEBHOOK_RELAY_INTERVAL_MS',
+    type: 'int',
+    default: 2000,
+    min: 0,
+    description:
+      'Milliseconds between passes that hand committed webhook deliveries to the job queue (a node nudges it at once after its own commits). 0: nudges only.',
+  },
+  webhookDisableAfterFailures: {
+    env: 'WEBHOOK_DISABLE_AFTER_FAILURES',
+    type: 'int',
+    default: 20,
+    min: 0,
+    description:
+      'A webhook whose deliveries failed for good this many times in a row is turned off (its admins turn it back on). 0: never.',
+  },
+  webhookDeliveryRetentionDays: {
+    env: 'WEBHOOK_DELIVERY_RETENTION_DAYS',
+    type: 'int',
+    default: 14,
+    min: 1,
+    description: 'Days finished webhook deliveries stay in the deliveries log (for redelivery and debugging).',
+  },
   messageApiRateLimit: {
     env: 'MESSAGE_API_RATE_LIMIT',
     type: 'int',

@@ -120,6 +120,17 @@ export interface Config {
   bridgeOutboundAttempts: number;
   bridgeOutboundBackoffMs: number;
   bridgeRelayIntervalMs: number;
+  webhookAllowPrivate: boolean;
+  webhookAllowedHosts: string[];
+  webhookMaxAttempts: number;
+  webhookBackoffMs: number;
+  webhookTimeoutMs: number;
+  webhookMaxPerRoom: number;
+  webhookMaxGlobal: number;
+  webhookWorkerConcurrency: number;
+  webhookRelayIntervalMs: number;
+  webhookDisableAfterFailures: number;
+  webhookDeliveryRetentionDays: number;
   messageApiRateLimit: number;
   telegramBotToken: string | undefined;
   telegramWebhookSecret: string | undefined;

@@ -67,6 +67,11 @@ export const Errors = {
   invalidApiKey: define('INVALID_API_KEY', 'API key is invalid or revoked', 401),
   invalidSignature: define('INVALID_SIGNATURE', 'Request signature is missing or invalid', 401),
   bridgeDisabled: define('BRIDGE_DISABLED', 'This bridge is not configured on this server', 404),
+  webhookNotFound: define('WEBHOOK_NOT_FOUND', 'Webhook not found', 404),
+  webhookDeliveryNotFound: define('WEBHOOK_DELIVERY_NOT_FOUND', 'Webhook delivery not found', 404),
+  webhookUrlRefused: define('WEBHOOK_URL_REFUSED', 'This URL cannot receive webhooks', 400),
+  tooManyWebhooks: define('TOO_MANY_WEBHOOKS', 'Too many webhooks; delete one first', 409),
+  webhookDisabled: define('WEBHOOK_DISABLED', 'This webhook is disabled; enable it first', 409),
   unavailable: define('SERVICE_UNAVAILABLE', 'Service unavailable', 503),
   internal: define('INTERNAL', 'Internal server error', 500),
 } as const;

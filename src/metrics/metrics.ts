@@ -66,6 +66,13 @@ export class Metrics {
     labelNames: ['platform', 'outcome'] as const,
     registers: [this.registry],
   });
+  /** Webhook delivery attempts (src/webhooks) by outcome: delivered, retrying, failed. */
+  readonly webhookDeliveries = new Counter({
+    name: 'switchboard_webhook_deliveries_total',
+    help: 'Outgoing webhook delivery attempts by event type and outcome: delivered, retrying (failed, will retry), failed (for good)',
+    labelNames: ['event', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly aiActive = new Gauge({
     name: 'switchboard_ai_active_jobs',
     help: 'AI answers this node is working on',
