@@ -40,6 +40,7 @@ import { Store } from './store/store.js';
 import { WebSocketGateway } from './transport/websocket-gateway.js';
 import { TypingService } from './typing/typing.service.js';
 import { UsersService } from './users/users.service.js';
+import { createWebhooks, type Webhooks } from './webhooks/create-webhooks.js';
 
 export interface Switchboard {
   config: Config;
@@ -66,6 +67,8 @@ export interface Switchboard {
   agents: Agents;
   /** Bridges to Telegram, Slack and Discord, POST /message and its API keys. */
   bridges: Bridges;
+  /** Outgoing webhooks: registration, signed deliveries through the job queue. */
+  webhooks: Webhooks;
   http: App;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
@@ -133,6 +136,8 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   const metrics = new Metrics();
   // Set once the bridges exist: this node committed new messages, so their outbox rows may be waiting.
   let newMessagesCommitted = () => {};
+  // Set once the webhooks exist: this node committed events, so delivery rows may be waiting.
+  let eventsCommitted = () => {};
   // Counted where events are published: with Redis a node only receives the rooms it watches.
   const publish = bus.publish.bind(bus);
   bus.publish = (events) => {
@@ -146,6 +151,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     }
     publish(events);
     if (messages) newMessagesCommitted();
+    if (events.length > 0) eventsCommitted();
   };
 
   const tokens = new AccessTokens(jwtSecretFor(config, logger), config.accessTokenTtl);
@@ -242,6 +248,10 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     now,
   );
 
+  const webhooks = createWebhooks({ config, store, queue: backends.queue, users, metrics, logger, now });
+  eventsCommitted = () => {
+    if (webhooks.outbox.active()) webhooks.outbox.nudge();
+  };
   const bridges = createBridges({
     config,
     store,
@@ -252,6 +262,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     users,
     metrics,
     messageApiLimiter: backends.limiter('message-api', { points: config.messageApiRateLimit, duration: 1 }),
+    checkCallbackUrl: (url) => webhooks.checkUrl(url),
     logger,
     now,
   });
@@ -294,6 +305,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   );
   await ai.start();
   await bridges.start();
+  await webhooks.start();
   const agents = createAgents({
     config,
     store,
@@ -348,6 +360,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       agents: agents.service,
       sites: agents.sites,
       bridges,
+      webhooks,
     },
     logger,
   );
@@ -403,6 +416,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     ai,
     agents,
     bridges,
+    webhooks,
     http,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
@@ -423,6 +437,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
       typing.close();
       presence.close();
       await agents.close();
+      await webhooks.close();
       await bridges.close();
       await ai.close();
       await messages.close();

@@ -860,7 +860,8 @@ export const SETTINGS = {
     type: 'int',
     default: 14,
     min: 1,
-    description: 'Days finished webhook deliveries stay in the deliveries log (for redelivery and debugging).',
+    description:
+      'Days finished webhook deliveries stay in the deliveries log (for redelivery and debugging).',
   },
   messageApiRateLimit: {
     env: 'MESSAGE_API_RATE_LIMIT',

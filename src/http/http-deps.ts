@@ -19,6 +19,7 @@ import type { JoinRequestsService } from '../rooms/join-requests.service.js';
 import type { RoomsService } from '../rooms/rooms.service.js';
 import type { Store } from '../store/store.js';
 import type { UsersService } from '../users/users.service.js';
+import type { Webhooks } from '../webhooks/create-webhooks.js';
 
 /** What the HTTP edge needs from the composition root. */
 export interface HttpDeps {
@@ -49,4 +50,5 @@ export interface HttpDeps {
   sites: SiteStore;
   /** Platform webhooks, POST /message, API keys and bridge admin. */
   bridges: Bridges;
+  webhooks: Webhooks;
 }

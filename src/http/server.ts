@@ -28,6 +28,7 @@ import { searchRoutes } from '../search/search.routes.js';
 import { longPollRoutes } from '../transport/long-poll.routes.js';
 import { sseRoutes } from '../transport/sse.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
+import { webhooksRoutes } from '../webhooks/webhooks.routes.js';
 import { installErrorHandling } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
 import type { HttpDeps } from './http-deps.js';
@@ -152,6 +153,7 @@ export async function buildHttpServer(deps: HttpDeps, logger: FastifyBaseLogger)
   await app.register(platformRoutes(deps.bridges), { prefix: '/v1/bridges' });
   await app.register(messageApiRoutes(deps.bridges));
   await app.register(bridgesAdminRoutes(deps.bridges), { prefix: '/v1' });
+  await app.register(webhooksRoutes(deps.webhooks), { prefix: '/v1' });
   // Last: the web client's catch-all answers only paths no other route claims.
   await app.register(webClientRoutes(deps.config));
   return app;

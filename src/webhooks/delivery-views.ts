@@ -1,6 +1,8 @@
 import { parseJson } from '../shared/json.js';
 import type { DeliverySummaryRow } from './webhooks.repository.js';
 
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
 /** A delivery in the deliveries log. */
 export interface DeliveryView {
   deliveryId: string;
@@ -10,8 +12,7 @@ export interface DeliveryView {
   eventId: string;
   roomId: string | null;
   seq: number | null;
-  /** pending | delivered | failed */
-  status: string;
+  status: DeliveryStatus;
   attempts: number;
   maxAttempts: number;
   lastStatusCode: number | null;
@@ -34,7 +35,7 @@ export function toDeliveryView(r: DeliverySummaryRow, payload?: string): Deliver
     eventId: r.event_id,
     roomId: r.room_id,
     seq: r.seq,
-    status: r.status,
+    status: r.status as DeliveryStatus,
     attempts: r.attempts,
     maxAttempts: r.max_attempts,
     lastStatusCode: r.last_status_code,

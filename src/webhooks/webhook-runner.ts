@@ -1,6 +1,6 @@
 import { signBody } from '../bridges/signatures.js';
 import type { Job } from '../queue/job-queue.js';
-import { type CheckedTarget, TargetRefusedError, type TargetChecker } from './target-check.js';
+import { type CheckedTarget, type TargetChecker, TargetRefusedError } from './target-check.js';
 import type { DeliveryJob } from './webhook-outbox.js';
 import type { SendResult } from './webhook-sender.js';
 import type { DeliveryRow, WebhookRow, WebhooksRepository } from './webhooks.repository.js';
@@ -65,7 +65,8 @@ export class WebhookRunner {
 
     const now = this.now();
     const secrets = [hook.secret];
-    if (hook.previous_secret && (hook.previous_secret_expires_at ?? 0) > now) secrets.push(hook.previous_secret);
+    if (hook.previous_secret && (hook.previous_secret_expires_at ?? 0) > now)
+      secrets.push(hook.previous_secret);
     const headers = {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,

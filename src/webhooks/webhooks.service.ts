@@ -5,8 +5,8 @@ import { loadRoom, requireRole } from '../rooms/room-access.js';
 import { newId } from '../shared/ids.js';
 import type { Store } from '../store/store.js';
 import type { UsersService } from '../users/users.service.js';
-import { type TargetChecker, TargetRefusedError, TargetUnresolvedError } from './target-check.js';
 import { type DeliveryView, toDeliveryView } from './delivery-views.js';
+import { type TargetChecker, TargetRefusedError, TargetUnresolvedError } from './target-check.js';
 import {
   type CreatedWebhook,
   toWebhookView,
@@ -259,7 +259,10 @@ export class WebhooksService {
   }
 
   private async enqueue(
-    row: Omit<Parameters<WebhooksRepository['insertDeliveries']>[0][number], 'status' | 'created_at' | 'updated_at'>,
+    row: Omit<
+      Parameters<WebhooksRepository['insertDeliveries']>[0][number],
+      'status' | 'created_at' | 'updated_at'
+    >,
   ): Promise<DeliveryView> {
     const now = this.d.now();
     await this.d.repo.insertDeliveries([

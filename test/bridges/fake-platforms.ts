@@ -181,6 +181,8 @@ export async function startFakePlatforms(): Promise<FakePlatforms> {
 /** Env for a test app whose bridges talk to `fake`. */
 export function bridgeEnv(fake: FakePlatforms, discordKey: DiscordKeys): Record<string, string> {
   return {
+    // The fake listens on 127.0.0.1, which the SSRF guard of callback URLs refuses by default.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
     TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
     TELEGRAM_API_URL: `${fake.baseUrl}/telegram`,
