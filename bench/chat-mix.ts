@@ -165,7 +165,7 @@ async function createRoom(url: string, token: string, name: string, size: number
 
 export function loadAverage(): number {
   try {
-      return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   } catch {
     return Number.NaN;
   }

@@ -6,12 +6,14 @@ import { chatMix } from './chat-mix.js';
 import { fanout } from './fanout.js';
 import { groupCommit } from './group-commit.js';
 import { idle } from './idle.js';
+import { storm } from './storm.js';
 
 const scenarios: Record<string, (args: string[]) => Promise<void>> = {
   'chat-mix': chatMix,
   'group-commit': groupCommit,
   fanout,
   idle,
+  storm,
 };
 
 const [name, ...args] = process.argv.slice(2);
