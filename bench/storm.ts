@@ -114,7 +114,9 @@ export async function runStorm(o: {
         for (let i = next++; i < o.messages; i = next++) {
           const roomId = rooms[i % rooms.length]!;
           const ack = await publisher.send(`${i}|${pad}`, { roomId, clientMsgId: `m${i}` });
-          (expected[roomId] ??= []).push(ack.seq);
+          const seqs = expected[roomId] ?? [];
+          expected[roomId] = seqs;
+          seqs.push(ack.seq);
         }
       }),
     );
