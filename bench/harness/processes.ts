@@ -140,13 +140,14 @@ export async function startTarget(kind: TargetKind, env: Record<string, string> 
 }
 
 export interface LoadWorker {
-  call<T = unknown>(cmd: WorkerCommand): Promise<T>;
+  call<T = unknown>(cmd: WorkerCommand | { cmd: string; [k: string]: unknown }): Promise<T>;
   pid: number;
   stop(): Promise<void>;
 }
 
-export async function startWorker(): Promise<LoadWorker> {
-  const child = fork(join(here, 'load-worker.ts'), [], { execArgv: TSX, stdio: 'inherit' });
+/** Forks a load generator: `load-worker.ts` by default, or another script in bench/harness. */
+export async function startWorker(script = 'load-worker.ts'): Promise<LoadWorker> {
+  const child = fork(join(here, script), [], { execArgv: TSX, stdio: 'inherit' });
   await waitForMessage<{ ready?: boolean }>(child, (m) => m.ready === true, 'load worker');
   let seq = 0;
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -160,7 +161,7 @@ export async function startWorker(): Promise<LoadWorker> {
   });
   return {
     pid: child.pid!,
-    call: <T>(body: WorkerCommand) =>
+    call: <T>(body: WorkerCommand | { cmd: string; [k: string]: unknown }) =>
       new Promise<T>((resolve, reject) => {
         const s = ++seq;
         pending.set(s, { resolve: resolve as (v: unknown) => void, reject });

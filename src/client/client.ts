@@ -117,6 +117,10 @@ export class SwitchboardClient {
   private lastFrameAt = 0;
   private deliveredTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly paging = new Set<string>();
+  /** Events that arrived past a gap in their room, waiting for the missing seqs (never skipped). */
+  private readonly held = new Map<string, LogEventFrame[]>();
+  /** Rooms with a gap-repair `resume` in flight. */
+  private readonly repairing = new Set<string>();
   private readonly opts: Required<Omit<ClientOptions, 'webSocket' | 'fetch'>> &
     Pick<ClientOptions, 'webSocket' | 'fetch'>;
 
@@ -362,6 +366,9 @@ export class SwitchboardClient {
   private onSocketClosed(ws: WebSocketLike, ev: { code: number; reason: string }): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
+    // The next connection resumes from the cursors, which replays whatever was held past a gap.
+    this.held.clear();
+    this.repairing.clear();
     this.stopHeartbeat();
     this.failInFlight();
     if (this.stopped) return;
@@ -402,6 +409,7 @@ export class SwitchboardClient {
         this.startHeartbeat(Number(f.heartbeatMs) || 25_000);
         break;
       case 'resumed':
+        this.repaired(f as unknown as ServerFrames['resumed']);
         if (this.stateValue !== 'open') {
           this.attempt = 0;
           this.setState('open');
@@ -418,15 +426,74 @@ export class SwitchboardClient {
         break;
     }
     if (isLogEvent(f)) {
-      if (!this.accept(f)) return;
+      this.receive(f, false);
+      return;
     }
     this.emit(f.type, f);
   }
 
-  /** Exactly once, in order: drops what the cursor already covers. */
-  private accept(e: LogEventFrame): boolean {
+  /**
+   * Exactly once, in order, never over a gap: what the cursor covers is dropped; an event past a gap
+   * is held and the room is resumed from the cursor, so the server replays the missing seqs. Only
+   * the store may skip seqs (`jump`: paged over REST, or a repair the server called complete, where
+   * missing seqs were pruned by retention).
+   */
+  private receive(e: LogEventFrame, jump: boolean): void {
     const cursor = this.cursors[e.roomId];
-    if (cursor !== undefined && e.seq <= cursor) return false;
+    if (cursor !== undefined && e.seq <= cursor) return;
+    if (cursor !== undefined && e.seq > cursor + 1 && !jump) {
+      const held = this.held.get(e.roomId) ?? [];
+      if (!held.some((h) => h.seq === e.seq)) held.push(e);
+      this.held.set(e.roomId, held);
+      this.repair(e.roomId);
+      return;
+    }
+    this.accept(e);
+    this.emit(e.type, e);
+    this.release(e.roomId, false);
+  }
+
+  /** Delivers held events that are now next in line (all of them with `jump`). */
+  private release(roomId: string, jump: boolean): void {
+    const held = this.held.get(roomId);
+    if (!held) return;
+    held.sort((a, b) => a.seq - b.seq);
+    while (held.length > 0) {
+      const cursor = this.cursors[roomId];
+      const next = held[0]!;
+      if (cursor !== undefined && next.seq <= cursor) {
+        held.shift();
+      } else if (cursor === undefined || next.seq === cursor + 1 || jump) {
+        held.shift();
+        this.accept(next);
+        this.emit(next.type, next);
+      } else {
+        return;
+      }
+    }
+    this.held.delete(roomId);
+  }
+
+  /** Asks the server to replay a room from the cursor (it answers with `resumed` after the replay). */
+  private repair(roomId: string): void {
+    if (this.repairing.has(roomId) || this.paging.has(roomId)) return;
+    if (this.write({ type: 'resume', id: `gap-${roomId}`, cursors: { [roomId]: this.cursors[roomId] ?? 0 } }))
+      this.repairing.add(roomId);
+  }
+
+  /** A repair's replay is done: what is still missing is not in the store any more (pruned). */
+  private repaired(f: ServerFrames['resumed']): void {
+    const id = (f as { id?: unknown }).id;
+    if (typeof id !== 'string' || !id.startsWith('gap-')) return;
+    const roomId = id.slice(4);
+    this.repairing.delete(roomId);
+    const summary = f.rooms?.find((r) => r.roomId === roomId);
+    // Not complete: the room is behind and `room_behind` pages it; the held events wait for that.
+    if (summary?.complete) this.release(roomId, true);
+  }
+
+  /** Moves the cursor to `e` and tells the `event` listeners. */
+  private accept(e: LogEventFrame): void {
     this.cursors[e.roomId] = e.seq;
     this.opts.cursors.save(this.cursors);
     this.emit('event', e);
@@ -435,7 +502,6 @@ export class SwitchboardClient {
       delete this.cursors[e.roomId];
       this.opts.cursors.save(this.cursors);
     }
-    return true;
   }
 
   /** The server replays at most a bounded batch; further back, page the log over REST, then resume. */
@@ -444,7 +510,9 @@ export class SwitchboardClient {
     this.paging.add(b.roomId);
     const doFetch = this.opts.fetch ?? globalThis.fetch;
     try {
-      let after = this.cursors[b.roomId] ?? b.afterSeq;
+      // From where the server stopped (afterSeq), never from further on: events past afterSeq that
+      // arrived live are held rather than accepted, and paging again from afterSeq costs only duplicates.
+      let after = Math.min(this.cursors[b.roomId] ?? b.afterSeq, b.afterSeq);
       for (;;) {
         const token = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
         const res = await doFetch(
@@ -455,12 +523,14 @@ export class SwitchboardClient {
         );
         if (!res.ok) throw new SwitchboardError('PAGING_FAILED', `paging ${b.roomId} failed: ${res.status}`);
         const body = (await res.json()) as { data: { events: LogEventFrame[]; hasMore: boolean } };
-        for (const e of body.data.events) if (this.accept(e)) this.emit(e.type, e);
-        after = this.cursors[b.roomId] ?? after;
+        // The store's order is the log: a jump there means pruned seqs, not a gap to wait for.
+        for (const e of body.data.events) this.receive(e, true);
+        after = Math.max(after, this.cursors[b.roomId] ?? after);
         if (!body.data.hasMore) break;
       }
       // Also before this connection's `resumed` (the server queues it behind the start); if no socket
       // is open, the next connection's resume carries the paged cursor anyway.
+      this.release(b.roomId, false);
       this.write({ type: 'resume', id: `resume-${b.roomId}`, cursors: { [b.roomId]: after } });
     } catch (err) {
       this.emit('error', { type: 'error', code: 'PAGING_FAILED', message: (err as Error).message });

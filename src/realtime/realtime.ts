@@ -94,7 +94,16 @@ export class Connection {
     if (start) {
       await this.begin(start.cursors);
     } else {
-      this.autoStart = setTimeout(() => void this.begin(undefined), this.opts.autoStartMs);
+      // The timer can expire in the same loop turn as a `resume` that is already in the socket's
+      // buffer: timers run before I/O is read. Go one more turn (setImmediate runs after the poll
+      // phase) so such a resume is read first and starts the connection from its cursors.
+      this.autoStart = setTimeout(
+        () =>
+          setImmediate(() => {
+            if (!this.started && !this.closed) void this.begin(undefined);
+          }),
+        this.opts.autoStartMs,
+      );
       this.autoStart.unref();
     }
   }
