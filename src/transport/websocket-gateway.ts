@@ -9,6 +9,7 @@ import type { Connection, Realtime } from '../realtime/realtime.js';
 import type { Transport } from '../realtime/transport.js';
 import { drained } from './drained.js';
 import { originAllowed } from './origin.js';
+import { FrameWriter } from './ws-frame.js';
 
 export interface GatewayOptions {
   /** Upgrade paths served. @default ['/ws', '/chat'] */
@@ -33,6 +34,8 @@ export class WebSocketGateway {
   /** Live sockets with their heartbeat state. */
   private readonly sockets = new Map<WebSocket, { lastSeen: number; alive: boolean }>();
   private readonly timer: NodeJS.Timeout;
+  /** Frames each broadcast once and writes it to every socket, one write per socket per turn. */
+  private readonly writer = new FrameWriter();
 
   constructor(
     server: Server,
@@ -101,7 +104,7 @@ export class WebSocketGateway {
     const principal = await this.authenticate(ws, req, url, early);
     if (!principal || ws.readyState !== ws.OPEN) return;
     const transport: Transport = {
-      send: (data) => ws.send(data),
+      send: (data) => this.writer.send(ws, data),
       close: (code, reason) => ws.close(code, reason),
       bufferedAmount: () => ws.bufferedAmount,
       drained: () => drained(socket, () => ws.readyState !== ws.OPEN || ws.bufferedAmount === 0),
