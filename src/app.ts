@@ -419,7 +419,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     webhooks,
     http,
     async listen() {
-      await http.listen({ port: config.port, host: config.host });
+      await http.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
       const addr = http.server.address();
       return typeof addr === 'object' && addr ? addr.port : config.port;
     },

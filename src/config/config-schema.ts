@@ -292,6 +292,15 @@ export const SETTINGS = {
     description:
       'Outbound bytes queued for one connection after which it is closed as a slow consumer (4008).',
   },
+  listenBacklog: {
+    env: 'LISTEN_BACKLOG',
+    type: 'int',
+    default: 4096,
+    min: 1,
+    max: 65_535,
+    description:
+      "Connections the kernel holds for the server before it accepts them (the listen backlog; capped by net.core.somaxconn). Node's 511 overflows when thousands of clients reconnect at once, and each dropped connect waits 1-7 s for the kernel to retry.",
+  },
   wsHeartbeatInterval: {
     env: 'WS_HEARTBEAT_INTERVAL',
     type: 'int',

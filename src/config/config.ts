@@ -48,6 +48,7 @@ export interface Config {
   wsMaxFrameBytes: number;
   wsFrameRate: number;
   wsMaxBufferedBytes: number;
+  listenBacklog: number;
   wsHeartbeatInterval: number;
   resumeWaitMs: number;
   replayPerRoom: number;
