@@ -263,6 +263,7 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
     metrics,
     messageApiLimiter: backends.limiter('message-api', { points: config.messageApiRateLimit, duration: 1 }),
     checkCallbackUrl: (url) => webhooks.checkUrl(url),
+    postCallback: (url, headers, body, signal) => webhooks.postChecked(url, headers, body, signal),
     logger,
     now,
   });

@@ -18,7 +18,7 @@ import { BridgesRepository } from './bridges.repository.js';
 import { BridgesAdmin, type PlatformStatus } from './bridges-admin.js';
 import { MessageApi } from './message-api.js';
 import { OutboundRunner } from './outbound-runner.js';
-import { ApiCallbackSender } from './platforms/api-callback.js';
+import { ApiCallbackSender, type CallbackPost } from './platforms/api-callback.js';
 import { DiscordSender, parseDiscordMessage } from './platforms/discord.js';
 import { DiscordGateway } from './platforms/discord-gateway.js';
 import { SlackSender } from './platforms/slack.js';
@@ -46,6 +46,8 @@ export interface BridgesDeps {
   messageApiLimiter: RateLimiter;
   /** Refuses callback URLs into private networks (the webhooks' SSRF guard). */
   checkCallbackUrl?: (url: string) => Promise<void>;
+  /** Sends callbacks connected to the checked address (the webhooks' pinned sender). */
+  postCallback?: CallbackPost;
   logger: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -120,7 +122,7 @@ export function createBridges(d: BridgesDeps): Bridges {
   d.store.addLogTap(outbox);
 
   const senders: Partial<Record<Platform, PlatformSender>> = {
-    api: new ApiCallbackSender((id) => apiKeys.callbackFor(id), d.now, checkUrl),
+    api: new ApiCallbackSender((id) => apiKeys.callbackFor(id), d.now, checkUrl, d.postCallback),
   };
   if (settings.telegram)
     senders.telegram = new TelegramSender(settings.telegram.apiUrl, settings.telegram.token);

@@ -33,6 +33,16 @@ export interface Webhooks {
   checker: TargetChecker;
   /** The SSRF guard as a validation check (API-key callback URLs of src/bridges use it too). */
   checkUrl(url: string): Promise<void>;
+  /**
+   * POSTs to a URL that passes the SSRF guard, connected to the address that was checked (API-key
+   * callbacks). Throws TargetRefusedError / TargetUnresolvedError, or the request's error.
+   */
+  postChecked(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<{ status: number; text: string }>;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -110,6 +120,11 @@ export function createWebhooks(d: WebhooksDeps): Webhooks {
           throw Errors.validation(`callbackUrl refused: ${err.message}`);
         throw err;
       }
+    },
+    async postChecked(url, headers, body, signal) {
+      const target = await checker.check(url);
+      const res = await postPinned(target, headers, body, c.webhookTimeoutMs, signal);
+      return { status: res.status, text: res.body };
     },
     async start() {
       await refresh();

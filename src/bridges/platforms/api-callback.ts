@@ -3,6 +3,14 @@ import { PlatformError } from '../bridge-model.js';
 import { platformRequest, statusError } from '../platform-http.js';
 import { signBody } from '../signatures.js';
 
+/** POSTs a callback body; the webhooks' pinned sender in production (src/webhooks). */
+export type CallbackPost = (
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+) => Promise<{ status: number; text: string }>;
+
 /** Where an API key's replies go. */
 export interface CallbackTarget {
   url: string;
@@ -33,6 +41,9 @@ export class ApiCallbackSender implements PlatformSender {
     private readonly now: () => number,
     /** Checks the URL before each delivery (the SSRF guard); throws to refuse. */
     private readonly checkUrl: (url: string) => Promise<void> = async () => {},
+    /** Sends it; the default is a plain fetch, production connects to the checked address (DNS rebinding). */
+    private readonly post: CallbackPost = async (url, headers, body, signal) =>
+      platformRequest(url, { method: 'POST', headers, body }, signal),
   ) {}
 
   async send(to: ConversationTarget, msg: OutboundMessage, signal: AbortSignal): Promise<SendOutcome> {
@@ -52,21 +63,25 @@ export class ApiCallbackSender implements PlatformSender {
       inReplyTo: msg.replyToExternalId ?? null,
       message: msg.view,
     });
-    const res = await platformRequest(
-      target.url,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Switchboard-Bridge/1',
-          'x-switchboard-event': 'bridge.message',
-          'x-switchboard-delivery': `${to.id}.${msg.messageId}`,
-          'x-switchboard-signature': signBody(target.secret, body, this.now()),
-        },
-        body,
-      },
-      signal,
-    );
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'Switchboard-Bridge/1',
+      'x-switchboard-event': 'bridge.message',
+      'x-switchboard-delivery': `${to.id}.${msg.messageId}`,
+      'x-switchboard-signature': signBody(target.secret, body, this.now()),
+    };
+    let res: { status: number; text: string };
+    try {
+      res = await this.post(target.url, headers, body, signal);
+    } catch (err) {
+      if (signal.aborted || err instanceof PlatformError) throw err;
+      // The guard ran again inside the send: a URL that now resolves privately is refused for good.
+      const refused = (err as Error).name === 'TargetRefusedError';
+      throw new PlatformError(
+        `callback ${refused ? 'URL refused' : 'failed'}: ${(err as Error).message}`,
+        !refused,
+      );
+    }
     if (res.status < 200 || res.status >= 300)
       throw statusError('callback', res.status, res.text.slice(0, 200));
     return { externalIds: [] };
