@@ -33,11 +33,13 @@ export async function fanout(args: string[]): Promise<void> {
   const stepMs = intFlag(args, 'step-ms', quick ? 1500 : 5000);
   const workerCount = intFlag(args, 'workers', 2);
   const maxRate = intFlag(args, 'max-rate', quick ? 800 : 12_800);
+  const startRate = intFlag(args, 'start-rate', 50);
+  const refine = intFlag(args, 'refine', quick ? 3 : 0);
   const targets = (flag(args, 'targets') ?? 'rawws,socketio,switchboard').split(',') as TargetKind[];
   const results = new Map<TargetKind, { best: number; steps: Step[] }>();
 
   for (const kind of targets) {
-    const steps = await runFanout(kind, { subscribers, stepMs, workerCount, maxRate });
+    const steps = await runFanout(kind, { subscribers, stepMs, workerCount, maxRate, startRate, refine });
     const best = Math.max(0, ...steps.filter((s) => s.ok).map((s) => s.deliveredPerSec));
     results.set(kind, { best, steps });
     process.stdout.write(
@@ -65,7 +67,14 @@ export async function fanout(args: string[]): Promise<void> {
 
 export async function runFanout(
   kind: TargetKind,
-  o: { subscribers: number; stepMs: number; workerCount: number; maxRate: number },
+  o: {
+    subscribers: number;
+    stepMs: number;
+    workerCount: number;
+    maxRate: number;
+    startRate: number;
+    refine: number;
+  },
 ): Promise<Step[]> {
   const target = await startTarget(kind);
   const workers = await Promise.all(Array.from({ length: o.workerCount }, () => startWorker()));
@@ -104,7 +113,7 @@ export async function runFanout(
     await sleep(1000); // let the joins' fan-out settle
 
     const pad = 'x'.repeat(80);
-    for (let rate = 50; rate <= o.maxRate; rate *= 2) {
+    const runStep = async (rate: number): Promise<Step> => {
       await Promise.all(workers.map((w) => w.call({ cmd: 'reset' })));
       const cpu0 = cpuSeconds(target.pid);
       const clientCpu0 = workers.reduce((sum, w) => sum + cpuSeconds(w.pid), 0);
@@ -122,7 +131,7 @@ export async function runFanout(
       const cpu = (cpuSeconds(target.pid) - cpu0) / wall;
       const clientCpu = (workers.reduce((sum, w) => sum + cpuSeconds(w.pid), 0) - clientCpu0) / wall;
       const h = merged.histogram;
-      const step: Step = {
+      return {
         rate,
         sent,
         expected,
@@ -135,8 +144,27 @@ export async function runFanout(
         clientCpu,
         ok: h.getValueAtPercentile(99) / 1000 <= P99_LIMIT_MS && merged.received >= expected * 0.999,
       };
+    };
+    // Double the rate until a step fails, then (--refine N) try N rates between the last good
+    // step and the failing one, so servers that fail at the same doubling still get told apart.
+    let lastOk = 0;
+    let failed = 0;
+    for (let rate = o.startRate; rate <= o.maxRate; rate *= 2) {
+      const step = await runStep(rate);
       steps.push(step);
-      if (!step.ok) break;
+      if (!step.ok) {
+        failed = rate;
+        break;
+      }
+      lastOk = rate;
+    }
+    if (failed > 0 && lastOk > 0) {
+      for (let k = 1; k <= o.refine; k++) {
+        const rate = Math.round(lastOk + ((failed - lastOk) * k) / (o.refine + 1));
+        const step = await runStep(rate);
+        steps.push(step);
+        if (!step.ok) break;
+      }
     }
     publisher.close();
     await Promise.all(workers.map((w) => w.call({ cmd: 'close' })));
