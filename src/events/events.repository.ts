@@ -3,6 +3,9 @@ import type { Database } from '../store/database.js';
 import type { LogTap } from './log-tap.js';
 import type { RoomEvent, RoomEventType } from './room-event.js';
 
+/** Rows per multi-row INSERT. */
+const INSERT_CHUNK = 500;
+
 export class EventsRepository {
   constructor(
     private readonly db: Kysely<Database>,
@@ -12,19 +15,23 @@ export class EventsRepository {
 
   async insertMany(events: readonly RoomEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.db
-      .insertInto('events')
-      .values(
-        events.map((e) => ({
-          room_id: e.roomId,
-          seq: e.seq,
-          type: e.type,
-          actor_id: e.actorId,
-          payload: JSON.stringify(e.body),
-          created_at: e.createdAt,
-        })),
-      )
-      .execute();
+    // One statement per chunk (a batch may span many rooms); chunks stay far below the drivers'
+    // bound-parameter limits (SQLite 32,766; PostgreSQL 65,535).
+    for (let i = 0; i < events.length; i += INSERT_CHUNK) {
+      await this.db
+        .insertInto('events')
+        .values(
+          events.slice(i, i + INSERT_CHUNK).map((e) => ({
+            room_id: e.roomId,
+            seq: e.seq,
+            type: e.type,
+            actor_id: e.actorId,
+            payload: JSON.stringify(e.body),
+            created_at: e.createdAt,
+          })),
+        )
+        .execute();
+    }
     for (const tap of this.taps) if (tap.active()) await tap.record(this.db, events);
   }
 

@@ -19,8 +19,14 @@ export class MessagesRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insertMany(rows: NewMessageRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db.insertInto('messages').values(rows).execute();
+    // Chunked: a group-commit batch spans many rooms; ~30 columns x 500 rows stays below SQLite's
+    // and PostgreSQL's bound-parameter limits.
+    for (let i = 0; i < rows.length; i += 500) {
+      await this.db
+        .insertInto('messages')
+        .values(rows.slice(i, i + 500))
+        .execute();
+    }
   }
 
   findById(id: string): Promise<MessageRow | undefined> {

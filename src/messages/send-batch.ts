@@ -1,6 +1,6 @@
 import { toMessageAttachment } from '../attachments/attachment-model.js';
 import type { RoomEvent } from '../events/room-event.js';
-import { appendToLog } from '../events/room-log.js';
+import { reserveInLog } from '../events/room-log.js';
 import type { ContentPolicy } from '../moderation/content-policy.js';
 import { pushTo } from '../shared/collections.js';
 import { newId } from '../shared/ids.js';
@@ -95,11 +95,14 @@ export async function commitSendBatch(
     else pushTo(byRoom, items[i]!.roomId, i);
   }
 
+  // Per room: reserve seqs and build rows and events. Then one multi-row insert each for all rooms'
+  // events and messages (a batch of many one-message rooms costs two statements, not two per room).
+  const perRoom: { roomId: string; idx: number[]; rows: MessageRow[]; events: RoomEvent[] }[] = [];
   for (const roomId of [...byRoom.keys()].sort()) {
     const idx = byRoom.get(roomId)!;
     const now = items[idx[0]!]!.now;
     const rows: MessageRow[] = [];
-    const events = await appendToLog(r, roomId, now, idx.length, idx.length, (firstSeq, firstMsgNo) =>
+    const events = await reserveInLog(r, roomId, now, idx.length, idx.length, (firstSeq, firstMsgNo) =>
       idx.map((i, k) => {
         const it = items[i]!;
         const files = it.attachmentIds?.map((id) => toMessageAttachment(checks.attachments.get(id)!));
@@ -118,7 +121,12 @@ export async function commitSendBatch(
         };
       }),
     );
-    await r.messages.insertMany(rows);
+    perRoom.push({ roomId, idx, rows, events });
+  }
+  await r.events.insertMany(perRoom.flatMap((p) => p.events));
+  await r.messages.insertMany(perRoom.flatMap((p) => p.rows));
+
+  for (const { roomId, idx, rows, events } of perRoom) {
     await claimAttachments(
       r,
       idx.map((i) => items[i]!),

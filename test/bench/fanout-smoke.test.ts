@@ -9,7 +9,14 @@ describe('bench smoke: fan-out', () => {
   it.each(['rawws', 'socketio', 'switchboard'] as const)(
     '%s delivers every message to every subscriber',
     async (kind) => {
-      const steps = await runFanout(kind, { subscribers: 20, stepMs: 400, workerCount: 2, maxRate: 50, startRate: 50, refine: 0 });
+      const steps = await runFanout(kind, {
+        subscribers: 20,
+        stepMs: 400,
+        workerCount: 2,
+        maxRate: 50,
+        startRate: 50,
+        refine: 0,
+      });
       expect(steps).toHaveLength(1);
       const [step] = steps;
       expect(step!.sent).toBeGreaterThan(5);
