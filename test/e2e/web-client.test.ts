@@ -158,7 +158,7 @@ describe.skipIf(!HAVE_BROWSER && !BROWSER_REQUIRED)('web client in Chromium', { 
     await act(alice, 'Replying here', 'Edit');
     await expect.poll(() => composer(alice).count()).toBe(0); // the box is now labelled "Edit message"
     const edit = alice.getByRole('textbox', { name: 'Edit message' });
-    expect(await edit.inputValue()).toBe('Replying here');
+    await expect.poll(() => edit.inputValue(), { timeout: T }).toBe('Replying here');
     await edit.fill('Replying here (fixed)');
     await edit.press('Enter');
     await seen(msg(bob, 'Replying here (fixed)').getByTestId('edited'));

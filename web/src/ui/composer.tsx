@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { UploadedAttachment } from '../../../src/client/index.js';
 import type { Message } from '../api/types';
 import { errorText } from '../state/chat-actions';
@@ -39,8 +39,9 @@ export function Composer({ roomId, mode, setMode, lastMine }: ComposerProps) {
   const editing = mode?.kind === 'edit';
 
   // Entering edit mode loads the message; leaving it (cancel, or Reply instead) clears the box.
+  // A layout effect, so the box is never seen labelled "Edit message" while still empty.
   const wasEditing = useRef(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (mode?.kind === 'edit') setText(mode.message.content);
     else if (wasEditing.current) setText('');
     wasEditing.current = mode?.kind === 'edit';
