@@ -24,13 +24,17 @@ interface RunResult {
  */
 export async function groupCommit(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
-  const messages = quick ? 2_000 : 20_000;
+  const n = Number(args.find((a) => a.startsWith('--messages='))?.slice('--messages='.length));
+  const messages = n > 0 ? n : quick ? 2_000 : 20_000;
   const concurrency = 256;
-  const backends: ('sqlite' | 'postgres')[] = ['sqlite'];
-  if (await postgresReachable()) backends.push('postgres');
+  const only = args.find((a) => a.startsWith('--backend='))?.slice('--backend='.length);
+  const backends: ('sqlite' | 'postgres')[] = [];
+  if (only !== 'postgres') backends.push('sqlite');
+  if (only !== 'sqlite' && (await postgresReachable())) backends.push('postgres');
   const results: RunResult[] = [];
   for (const backend of backends) {
-    for (const maxBatch of [1, 256]) {
+    // `--group-only` skips the per-send baseline (for profiling the group-commit path).
+    for (const maxBatch of args.includes('--group-only') ? [256] : [1, 256]) {
       const r = await measure(backend, maxBatch, messages, concurrency);
       results.push(r);
       process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -40,8 +44,12 @@ export async function groupCommit(args: string[]): Promise<void> {
     `\ngroup commit, ${messages} persisted sends, ${concurrency} in flight, ${cpus().length} cores\n`,
   );
   for (const backend of backends) {
-    const base = results.find((r) => r.backend === backend && r.maxBatch === 1)!;
+    const base = results.find((r) => r.backend === backend && r.maxBatch === 1);
     const group = results.find((r) => r.backend === backend && r.maxBatch === 256)!;
+    if (!base) {
+      process.stdout.write(`  ${backend.padEnd(9)} group commit ${fmt(group.msgsPerSec)} msg/s\n`);
+      continue;
+    }
     process.stdout.write(
       `  ${backend.padEnd(9)} per-send tx ${fmt(base.msgsPerSec)} msg/s | group commit ${fmt(group.msgsPerSec)} msg/s | ratio ${(group.msgsPerSec / base.msgsPerSec).toFixed(2)}x\n`,
     );

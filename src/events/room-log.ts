@@ -14,29 +14,11 @@ export async function appendToLog(
   messageCount: number,
   build: (firstSeq: number, firstMsgNo: number) => PendingEvent[] | Promise<PendingEvent[]>,
 ): Promise<RoomEvent[]> {
-  const events = await reserveInLog(repos, roomId, now, count, messageCount, build);
-  await repos.events.insertMany(events);
-  return events;
-}
-
-/**
- * The first half of appendToLog: reserves the seqs and builds the events, which the caller must
- * insert (`repos.events.insertMany`) in the same transaction. Lets a batch over many rooms insert
- * all its events in one statement.
- */
-export async function reserveInLog(
-  repos: Repos,
-  roomId: string,
-  now: number,
-  count: number,
-  messageCount: number,
-  build: (firstSeq: number, firstMsgNo: number) => PendingEvent[] | Promise<PendingEvent[]>,
-): Promise<RoomEvent[]> {
   const { firstSeq, firstMsgNo } = await repos.rooms.reserveSeqs(roomId, count, messageCount, now);
   const pending = await build(firstSeq, firstMsgNo);
   if (pending.length !== count)
     throw new Error(`appendToLog: reserved ${count} seqs, built ${pending.length}`);
-  return pending.map((p, i) => ({
+  const events = pending.map((p, i) => ({
     roomId,
     seq: firstSeq + i,
     type: p.type,
@@ -44,6 +26,8 @@ export async function reserveInLog(
     createdAt: now,
     body: p.body,
   }));
+  await repos.events.insertMany(events);
+  return events;
 }
 
 /** Appends one event whose body does not depend on its seq. */

@@ -1,5 +1,8 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, MessageRow, MessagesTable, NewMessageRow } from '../store/database.js';
+
+/** Keys per idempotency lookup: two bound parameters each, far below every driver's limit. */
+const KEY_CHUNK = 1000;
 
 export interface HistoryQuery {
   roomId: string;
@@ -39,6 +42,22 @@ export class MessagesRepository {
   }
 
   /** Existing messages for idempotency keys of one sender. */
+  /** Messages stored under any of the given (author, clientMsgId) keys, in one query per chunk. */
+  async findByClientKeys(keys: readonly { authorId: string; clientMsgId: string }[]): Promise<MessageRow[]> {
+    const rows: MessageRow[] = [];
+    for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+      const pairs = sql.join(keys.slice(i, i + KEY_CHUNK).map((k) => sql`(${k.authorId}, ${k.clientMsgId})`));
+      rows.push(
+        ...(await this.db
+          .selectFrom('messages')
+          .selectAll()
+          .where(sql<boolean>`(author_id, client_msg_id) in (values ${pairs})`)
+          .execute()),
+      );
+    }
+    return rows;
+  }
+
   findByClientIds(authorId: string, clientMsgIds: readonly string[]): Promise<MessageRow[]> {
     if (clientMsgIds.length === 0) return Promise.resolve([]);
     return this.db

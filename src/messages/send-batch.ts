@@ -1,7 +1,7 @@
 import { toMessageAttachment } from '../attachments/attachment-model.js';
 import type { RoomEvent } from '../events/room-event.js';
-import { reserveInLog } from '../events/room-log.js';
 import type { ContentPolicy } from '../moderation/content-policy.js';
+import type { ReadAdvance } from '../rooms/rooms.repository.js';
 import { pushTo } from '../shared/collections.js';
 import { newId } from '../shared/ids.js';
 import type { MessageRow } from '../store/database.js';
@@ -48,8 +48,9 @@ export interface SendResult {
 
 /**
  * Commits a batch of sends in one transaction: resolves idempotency keys (against the store and
- * within the batch), then per room reserves a block of seqs and writes messages and events together.
- * Rooms are visited in id order so concurrent batches on PostgreSQL lock rows in one order.
+ * within the batch), checks the senders, reserves a block of seqs in every room and writes messages
+ * and events together. A constant number of statements per batch, however many rooms it spans
+ * (reserveSeqsMany also locks the rooms in id order, so concurrent batches on PostgreSQL cannot deadlock).
  */
 export async function commitSendBatch(
   r: Repos,
@@ -95,49 +96,66 @@ export async function commitSendBatch(
     else pushTo(byRoom, items[i]!.roomId, i);
   }
 
-  // Per room: reserve seqs and build rows and events. Then one multi-row insert each for all rooms'
-  // events and messages (a batch of many one-message rooms costs two statements, not two per room).
+  // One statement each for the whole batch, whatever the number of rooms: reserve every room's
+  // seqs, insert all events, insert all messages, move the senders' read pointers.
+  const roomIds = [...byRoom.keys()].sort();
+  const reserved = await r.rooms.reserveSeqsMany(
+    roomIds.map((roomId) => {
+      const n = byRoom.get(roomId)!.length;
+      return { roomId, count: n, messages: n };
+    }),
+    items[0]?.now ?? Date.now(),
+  );
   const perRoom: { roomId: string; idx: number[]; rows: MessageRow[]; events: RoomEvent[] }[] = [];
-  for (const roomId of [...byRoom.keys()].sort()) {
+  for (const roomId of roomIds) {
     const idx = byRoom.get(roomId)!;
     const now = items[idx[0]!]!.now;
+    const { firstSeq, firstMsgNo } = reserved.get(roomId)!;
     const rows: MessageRow[] = [];
-    const events = await reserveInLog(r, roomId, now, idx.length, idx.length, (firstSeq, firstMsgNo) =>
-      idx.map((i, k) => {
-        const it = items[i]!;
-        const files = it.attachmentIds?.map((id) => toMessageAttachment(checks.attachments.get(id)!));
-        const row = messageRow(
-          files ? { ...it, attachments: files } : it,
-          roomId,
-          firstSeq + k,
-          firstMsgNo + k,
-        );
-        rows.push(row);
-        return {
-          type: 'new_message' as const,
-          // The log is what every member reads: an anonymous message names no actor there.
-          actorId: it.isAnonymous ? null : it.authorId,
-          body: { message: toMessageView(row, author(it)) },
-        };
-      }),
-    );
+    const events = idx.map((i, k): RoomEvent => {
+      const it = items[i]!;
+      const files = it.attachmentIds?.map((id) => toMessageAttachment(checks.attachments.get(id)!));
+      const row = messageRow(
+        files ? { ...it, attachments: files } : it,
+        roomId,
+        firstSeq + k,
+        firstMsgNo + k,
+      );
+      rows.push(row);
+      return {
+        roomId,
+        seq: row.seq,
+        type: 'new_message',
+        // The log is what every member reads: an anonymous message names no actor there.
+        actorId: it.isAnonymous ? null : it.authorId,
+        createdAt: now,
+        body: { message: toMessageView(row, author(it)) },
+      };
+    });
     perRoom.push({ roomId, idx, rows, events });
   }
   await r.events.insertMany(perRoom.flatMap((p) => p.events));
   await r.messages.insertMany(perRoom.flatMap((p) => p.rows));
 
+  // Sending implies having read the room up to one's own message. Not for anonymous messages:
+  // a read position landing on one would point at its author.
+  const reads = new Map<string, ReadAdvance>();
   for (const { roomId, idx, rows, events } of perRoom) {
     await claimAttachments(
       r,
       idx.map((i) => items[i]!),
       rows,
     );
-    // Sending implies having read the room up to one's own message. Not for anonymous messages:
-    // a read position landing on one would point at its author.
-    const lastByAuthor = new Map<string, MessageRow>();
-    for (const row of rows) if (row.is_anonymous === 0) lastByAuthor.set(row.author_id, row);
-    for (const row of lastByAuthor.values())
-      await r.rooms.advanceRead(roomId, row.author_id, row.seq, row.msg_no);
+    for (const row of rows) {
+      if (row.is_anonymous === 0) {
+        reads.set(`${roomId}\u0000${row.author_id}`, {
+          roomId,
+          userId: row.author_id,
+          seq: row.seq,
+          readCount: row.msg_no,
+        });
+      }
+    }
     idx.forEach((i, k) => {
       const e = events[k]!;
       const logged = (e.body as { message: MessageView }).message;
@@ -149,6 +167,7 @@ export async function commitSendBatch(
       results[i] = { ok: true, value: { message, event: e, duplicate: false } };
     });
   }
+  await r.rooms.advanceReadMany([...reads.values()]);
 
   // Repeats of a key inside this batch answer with the first occurrence's message.
   return items.map((it, i) => {
@@ -175,15 +194,12 @@ async function claimAttachments(r: Repos, items: SendItem[], rows: MessageRow[])
 }
 
 async function findExisting(r: Repos, items: readonly SendItem[]): Promise<Map<string, MessageRow>> {
-  const keysByAuthor = new Map<string, string[]>();
-  for (const it of items) {
-    if (it.clientMsgId !== null) pushTo(keysByAuthor, it.authorId, it.clientMsgId);
-  }
+  const keys = items.flatMap((it) =>
+    it.clientMsgId === null ? [] : [{ authorId: it.authorId, clientMsgId: it.clientMsgId }],
+  );
   const out = new Map<string, MessageRow>();
-  for (const [authorId, keys] of keysByAuthor) {
-    for (const row of await r.messages.findByClientIds(authorId, keys)) {
-      out.set(`${authorId}\u0000${row.client_msg_id}`, row);
-    }
+  for (const row of await r.messages.findByClientKeys(keys)) {
+    out.set(`${row.author_id}\u0000${row.client_msg_id}`, row);
   }
   return out;
 }

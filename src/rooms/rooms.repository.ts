@@ -1,4 +1,5 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
+import type { Dialect } from '../store/create-database.js';
 import type { Database, MemberRow, MembersTable, RoomRow, RoomsTable } from '../store/database.js';
 
 export interface RoomListFilter {
@@ -18,8 +19,29 @@ export type RoomWithMembership = RoomRow & {
   read_count: number | null;
 };
 
+/** One room's share of a multi-room seq reservation. */
+export interface SeqRequest {
+  roomId: string;
+  count: number;
+  messages: number;
+}
+
+/** A read pointer to move forward: see advanceRead. */
+export interface ReadAdvance {
+  roomId: string;
+  userId: string;
+  seq: number;
+  readCount: number;
+}
+
+/** Rooms per reservation statement: 5 bound parameters each, far below every driver's limit. */
+const RESERVE_CHUNK = 500;
+
 export class RoomsRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect = 'sqlite',
+  ) {}
 
   async insert(row: Insertable<RoomsTable>): Promise<void> {
     await this.db.insertInto('rooms').values(row).execute();
@@ -94,6 +116,57 @@ export class RoomsRepository {
       .returning(['last_seq', 'message_count'])
       .executeTakeFirstOrThrow();
     return { firstSeq: row.last_seq - count + 1, firstMsgNo: row.message_count - messages + 1 };
+  }
+
+  /**
+   * reserveSeqs for many rooms in one statement (a send batch spanning many rooms would otherwise
+   * pay one round trip per room). On PostgreSQL the rows are first locked in id order, so
+   * concurrent batches on several nodes cannot deadlock; SQLite has one writer anyway.
+   * Every room must exist; the result is keyed by room id.
+   */
+  async reserveSeqsMany(
+    requests: readonly SeqRequest[],
+    now: number,
+  ): Promise<Map<string, { firstSeq: number; firstMsgNo: number }>> {
+    const out = new Map<string, { firstSeq: number; firstMsgNo: number }>();
+    for (let i = 0; i < requests.length; i += RESERVE_CHUNK) {
+      const chunk = requests.slice(i, i + RESERVE_CHUNK);
+      const ids = chunk.map((q) => q.roomId);
+      if (this.dialect === 'postgres') {
+        await this.db
+          .selectFrom('rooms')
+          .select('id')
+          .where('id', 'in', ids)
+          .orderBy('id')
+          .forUpdate()
+          .execute();
+      }
+      const delta = (pick: (q: SeqRequest) => number) =>
+        sql`case id ${sql.join(
+          chunk.map((q) => sql`when ${q.roomId} then cast(${pick(q)} as bigint)`),
+          sql` `,
+        )} end`;
+      const rows = await this.db
+        .updateTable('rooms')
+        .set({
+          last_seq: sql`last_seq + ${delta((q) => q.count)}`,
+          message_count: sql`message_count + ${delta((q) => q.messages)}`,
+          last_activity: now,
+        })
+        .where('id', 'in', ids)
+        .returning(['id', 'last_seq', 'message_count'])
+        .execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const q of chunk) {
+        const row = byId.get(q.roomId);
+        if (!row) throw new Error(`reserveSeqsMany: no room ${q.roomId}`);
+        out.set(q.roomId, {
+          firstSeq: row.last_seq - q.count + 1,
+          firstMsgNo: row.message_count - q.messages + 1,
+        });
+      }
+    }
+    return out;
   }
 
   /** Rooms visible to a user: public and announcement rooms plus every room they are a member of. */
@@ -298,6 +371,32 @@ export class RoomsRepository {
       .where('read_seq', '<', seq)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
+   * advanceRead for many (room, user) pairs in one statement per chunk; each pointer only moves
+   * forward. Pairs must be distinct.
+   */
+  async advanceReadMany(reads: readonly ReadAdvance[]): Promise<void> {
+    for (let i = 0; i < reads.length; i += RESERVE_CHUNK) {
+      const rows = sql.join(
+        reads
+          .slice(i, i + RESERVE_CHUNK)
+          .map(
+            (r) =>
+              sql`select cast(${r.roomId} as text) as room_id, cast(${r.userId} as text) as user_id, cast(${r.seq} as bigint) as seq, cast(${r.readCount} as bigint) as read_count`,
+          ),
+        sql` union all `,
+      );
+      await sql`update members set
+          read_seq = v.seq,
+          read_count = v.read_count,
+          delivered_seq = case when members.delivered_seq < v.seq then v.seq else members.delivered_seq end
+        from (${rows}) as v
+        where members.room_id = v.room_id and members.user_id = v.user_id and members.read_seq < v.seq`.execute(
+        this.db,
+      );
+    }
   }
 
   async advanceDelivered(roomId: string, userId: string, seq: number): Promise<boolean> {

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
+import { attachCheckpointer, detachCheckpointer } from './sqlite-checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -42,6 +43,18 @@ function createSqlite(path: string): DatabaseHandle {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // A WAL that grew under a burst is cut back to this size once checkpointed.
+  sqlite.pragma('journal_size_limit = 67108864');
+  const checkpointer =
+    path === ':memory:'
+      ? undefined
+      : attachCheckpointer({
+          path,
+          fallBack: () => {
+            if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+          },
+        });
+  if (checkpointer !== undefined) sqlite.pragma('wal_autocheckpoint = 0');
   // SQLite's built-in lower() folds ASCII only; PostgreSQL's folds all of Unicode. Case-insensitive
   // matching (user search) must answer the same on both engines.
   sqlite.function('lower', { deterministic: true }, (s: unknown) =>
@@ -55,6 +68,7 @@ function createSqlite(path: string): DatabaseHandle {
       sqlite.prepare('select 1').get();
     },
     async close() {
+      if (checkpointer !== undefined) await detachCheckpointer(checkpointer);
       await db.destroy();
     },
   };

@@ -23,11 +23,11 @@ export interface Repos {
   attachments: AttachmentsRepository;
 }
 
-function bind(db: Kysely<Database>, taps: readonly LogTap[]): Repos {
+function bind(db: Kysely<Database>, dialect: Dialect, taps: readonly LogTap[]): Repos {
   return {
     users: new UsersRepository(db),
     tokens: new RefreshTokensRepository(db),
-    rooms: new RoomsRepository(db),
+    rooms: new RoomsRepository(db, dialect),
     messages: new MessagesRepository(db),
     events: new EventsRepository(db, taps),
     polls: new PollsRepository(db),
@@ -43,7 +43,7 @@ export class Store {
   private readonly taps: LogTap[] = [];
 
   constructor(private readonly handle: DatabaseHandle) {
-    this.repos = bind(handle.db, this.taps);
+    this.repos = bind(handle.db, handle.dialect, this.taps);
     this.dialect = handle.dialect;
   }
 
@@ -57,7 +57,7 @@ export class Store {
   }
 
   tx<T>(fn: (repos: Repos) => Promise<T>): Promise<T> {
-    return this.handle.db.transaction().execute((trx) => fn(bind(trx, this.taps)));
+    return this.handle.db.transaction().execute((trx) => fn(bind(trx, this.handle.dialect, this.taps)));
   }
 
   ping(): Promise<void> {

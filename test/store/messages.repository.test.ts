@@ -125,6 +125,18 @@ for (const backend of await availableBackends()) {
       const found = await store.repos.messages.findByClientIds('usr_a', ['k1', 'k2']);
       expect(found.map((r) => [r.author_id, r.client_msg_id, r.seq])).toEqual([['usr_a', 'k1', 1]]);
       expect(await store.repos.messages.findByClientIds('usr_a', [])).toEqual([]);
+      // Many authors' keys at once: only the exact (author, key) pairs match.
+      const byKeys = await store.repos.messages.findByClientKeys([
+        { authorId: 'usr_a', clientMsgId: 'k1' },
+        { authorId: 'usr_b', clientMsgId: 'k1' },
+        { authorId: 'usr_b', clientMsgId: 'k2' },
+        { authorId: 'usr_c', clientMsgId: 'k1' },
+      ]);
+      expect(byKeys.map((r) => [r.author_id, r.client_msg_id, r.seq]).sort()).toEqual([
+        ['usr_a', 'k1', 1],
+        ['usr_b', 'k1', 3],
+      ]);
+      expect(await store.repos.messages.findByClientKeys([])).toEqual([]);
     });
 
     it('enforces one message per (room, seq); a failing multi-row insert stores nothing', async () => {

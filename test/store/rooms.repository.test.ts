@@ -62,6 +62,64 @@ for (const backend of await availableBackends()) {
       it('throws for an unknown room', async () => {
         await expect(store.repos.rooms.reserveSeqs('room_missing', 1, 0, T0)).rejects.toThrow();
       });
+
+      it('reserveSeqsMany reserves in every room at once, each room its own block', async () => {
+        const rr = store.repos.rooms;
+        const [a, b, c] = [
+          await insertRoom(store.repos),
+          await insertRoom(store.repos),
+          await insertRoom(store.repos),
+        ];
+        await rr.reserveSeqs(b.id, 4, 2, T0);
+        const got = await rr.reserveSeqsMany(
+          [
+            { roomId: a.id, count: 3, messages: 3 },
+            { roomId: b.id, count: 2, messages: 1 },
+            { roomId: c.id, count: 1, messages: 0 },
+          ],
+          T0 + 5,
+        );
+        expect(Object.fromEntries(got)).toEqual({
+          [a.id]: { firstSeq: 1, firstMsgNo: 1 },
+          [b.id]: { firstSeq: 5, firstMsgNo: 3 },
+          [c.id]: { firstSeq: 1, firstMsgNo: 1 },
+        });
+        expect(await rr.findById(b.id)).toMatchObject({
+          last_seq: 6,
+          message_count: 3,
+          last_activity: T0 + 5,
+        });
+        expect(await rr.findById(c.id)).toMatchObject({ last_seq: 1, message_count: 0 });
+        // The next single reservation continues where the batch left off.
+        expect(await rr.reserveSeqs(a.id, 1, 1, T0 + 6)).toEqual({ firstSeq: 4, firstMsgNo: 4 });
+      });
+
+      it('reserveSeqsMany spans more rooms than one statement takes, and refuses unknown rooms', async () => {
+        const rr = store.repos.rooms;
+        const rooms = await Promise.all(Array.from({ length: 520 }, () => insertRoom(store.repos)));
+        const got = await store.tx((r) =>
+          r.rooms.reserveSeqsMany(
+            rooms.map((x, i) => ({ roomId: x.id, count: 1 + (i % 3), messages: 1 })),
+            T0 + 1,
+          ),
+        );
+        expect(got.size).toBe(520);
+        expect([...got.values()].every((v) => v.firstSeq === 1 && v.firstMsgNo === 1)).toBe(true);
+        expect((await rr.findById(rooms[519]!.id))?.last_seq).toBe(1 + (519 % 3));
+        await expect(
+          store.tx((r) =>
+            r.rooms.reserveSeqsMany(
+              [
+                { roomId: rooms[0]!.id, count: 1, messages: 1 },
+                { roomId: 'room_missing', count: 1, messages: 1 },
+              ],
+              T0 + 2,
+            ),
+          ),
+        ).rejects.toThrow(/room_missing/);
+        // The failed transaction reserved nothing.
+        expect((await rr.findById(rooms[0]!.id))?.last_seq).toBe(1);
+      });
     });
 
     describe('members', () => {
@@ -151,6 +209,43 @@ for (const backend of await availableBackends()) {
         expect(await rr.advanceRead(room.id, 'usr_a', 8, 4)).toBe(true);
         expect(await get()).toMatchObject({ read_seq: 8, read_count: 4, delivered_seq: 20 });
         expect(await rr.advanceRead(room.id, 'usr_nobody', 8, 4)).toBe(false);
+      });
+
+      it('advanceReadMany moves many pointers forward in one go, never back', async () => {
+        const rr = store.repos.rooms;
+        const a = await insertRoom(store.repos);
+        const b = await insertRoom(store.repos);
+        for (const [room, user] of [
+          [a, 'usr_a'],
+          [a, 'usr_b'],
+          [b, 'usr_a'],
+        ] as const)
+          await join(store.repos, room.id, user);
+        await rr.advanceRead(a.id, 'usr_b', 9, 6);
+        await rr.advanceDelivered(b.id, 'usr_a', 30);
+        await rr.advanceReadMany([
+          { roomId: a.id, userId: 'usr_a', seq: 4, readCount: 2 },
+          { roomId: a.id, userId: 'usr_b', seq: 7, readCount: 5 }, // behind: stays at 9
+          { roomId: b.id, userId: 'usr_a', seq: 12, readCount: 8 },
+          { roomId: b.id, userId: 'usr_nobody', seq: 12, readCount: 8 }, // not a member: nothing
+        ]);
+        expect(await rr.getMember(a.id, 'usr_a')).toMatchObject({
+          read_seq: 4,
+          read_count: 2,
+          delivered_seq: 4,
+        });
+        expect(await rr.getMember(a.id, 'usr_b')).toMatchObject({
+          read_seq: 9,
+          read_count: 6,
+          delivered_seq: 9,
+        });
+        expect(await rr.getMember(b.id, 'usr_a')).toMatchObject({
+          read_seq: 12,
+          read_count: 8,
+          delivered_seq: 30,
+        });
+        expect(await rr.getMember(b.id, 'usr_nobody')).toBeUndefined();
+        await rr.advanceReadMany([]);
       });
 
       it('advanceDelivered only moves forward and leaves read alone', async () => {
