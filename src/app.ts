@@ -30,6 +30,7 @@ import { PresenceService } from './presence/presence.service.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { Hub } from './realtime/hub.js';
 import { Realtime } from './realtime/realtime.js';
+import { SharedLogReader } from './realtime/shared-log-reader.js';
 import { ReceiptsService } from './receipts/receipts.service.js';
 import { RetentionService } from './retention/retention.service.js';
 import { JoinRequestsService } from './rooms/join-requests.service.js';
@@ -325,7 +326,8 @@ export async function buildSwitchboard(config: Config, opts: BuildOptions = {}):
   const realtime = new Realtime(
     hub,
     { attachments, messages, rooms, receipts, typing, presence, clientErrors, polls, agents: agents.service },
-    store.repos.events,
+    // After a reconnect wave every member of a room asks for the same missed events: read them once.
+    new SharedLogReader(store.repos.events, { ttlMs: 2000, maxEvents: 50_000 }),
     logger,
     {
       replayPerRoom: config.replayPerRoom,

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import { eventFrame, type RoomEvent } from '../events/room-event.js';
 import { CloseCodes } from './protocol.js';
+import { frameOf } from './shared-log-reader.js';
 import { encodeSyncToken } from './sync-token.js';
 import type { Transport } from './transport.js';
 
@@ -26,6 +27,8 @@ export interface SessionOptions {
 }
 
 type Delivery = { event: RoomEvent; frame: string };
+
+const serializeEvent = (e: RoomEvent) => JSON.stringify(eventFrame(e));
 
 interface RoomState {
   /** Highest seq this connection has delivered (or the client said it has). */
@@ -266,7 +269,7 @@ export class Session {
         if (e.seq <= st.cursor) continue;
       }
       // A jump inside the store means those seqs were pruned (retention): nothing more to wait for.
-      this.emit({ event: e, frame: JSON.stringify(eventFrame(e)) });
+      this.emit({ event: e, frame: frameOf(e, serializeEvent) });
       st.cursor = e.seq;
     }
     if (st.cursor < to && events.length === 0) {
