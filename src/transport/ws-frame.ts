@@ -60,12 +60,19 @@ export function directSocket(ws: WebSocket): Socket | undefined {
  * Writes go into the socket's own write buffer, so `ws.bufferedAmount` (and `socket.writableLength`)
  * count them and slow-consumer detection keeps working.
  */
+/** Frames kept for reuse, each of at most RECENT_MAX_CHARS: ~2 MB for typical 0.5 KB events. */
+const RECENT_FRAMES = 4096;
+const RECENT_MAX_CHARS = 16_384;
+
 export class FrameWriter {
-  /** The last payloads framed, with their frames (a broadcast repeats the same string). */
+  /**
+   * Recent payloads with their frames. A broadcast repeats one string; replays after a reconnect
+   * wave interleave the same events for every member of a room (shared strings, see
+   * SharedLogReader), so a few thousand entries cover both. Insertion order makes it a FIFO.
+   */
+  private readonly recent = new Map<string, Buffer>();
   private lastText: string | undefined;
   private lastFrame: Buffer | undefined;
-  private prevText: string | undefined;
-  private prevFrame: Buffer | undefined;
   private corked: Socket[] = [];
   private flushScheduled = false;
   private readonly flush = () => this.uncorkAll();
@@ -90,15 +97,18 @@ export class FrameWriter {
     socket.write(frame);
   }
 
-  /** Frames `text`, reusing the frame of one of the last two payloads when it is the same string. */
+  /** Frames `text`, reusing the frame of a recent payload that is the same string. */
   frameOf(text: string): Buffer {
     if (text === this.lastText) return this.lastFrame!;
-    if (text === this.prevText) return this.prevFrame!;
-    const frame = encodeTextFrame(text);
-    this.prevText = this.lastText;
-    this.prevFrame = this.lastFrame;
+    let frame = this.recent.get(text);
+    if (frame) return frame;
+    frame = encodeTextFrame(text);
+    // A large payload is kept only as the last one (a broadcast sends it to every socket in a row).
     this.lastText = text;
     this.lastFrame = frame;
+    if (text.length > RECENT_MAX_CHARS) return frame;
+    if (this.recent.size >= RECENT_FRAMES) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(text, frame);
     return frame;
   }
 

@@ -9,14 +9,17 @@ function fakeStore(lastSeq: number) {
   const events = (roomId: string) => {
     let list = log.get(roomId);
     if (!list) {
-      list = Array.from({ length: lastSeq }, (_, i) => ({
-        roomId,
-        seq: i + 1,
-        type: 'new_message' as const,
-        actorId: 'usr_a',
-        createdAt: 0,
-        body: { n: i + 1 },
-      }));
+      list = Array.from(
+        { length: lastSeq },
+        (_, i): RoomEvent => ({
+          roomId,
+          seq: i + 1,
+          type: 'new_message' as const,
+          actorId: 'usr_a',
+          createdAt: 0,
+          body: { n: i + 1 } as unknown as RoomEvent['body'],
+        }),
+      );
       log.set(roomId, list);
     }
     return list;
@@ -34,7 +37,7 @@ function fakeStore(lastSeq: number) {
     release: () => release(),
     append(roomId: string) {
       const list = events(roomId);
-      list.push({ ...list[0]!, seq: list.length + 1, body: { n: list.length + 1 } });
+      list.push({ ...list[0]!, seq: list.length + 1 });
     },
     async after(roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
       store.reads++;
