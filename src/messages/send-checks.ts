@@ -32,15 +32,22 @@ export async function checkSends(
   const authorIds = [...new Set(items.map((it) => it.authorId))];
   const checked = indexes.filter((i) => items[i]!.authorize);
   const roomIds = [...new Set(checked.map((i) => items[i]!.roomId))];
-  const checkedAuthors = [...new Set(checked.map((i) => items[i]!.authorId))];
+  const pairs = [
+    ...new Map(
+      checked.map((i) => [
+        `${items[i]!.roomId}\u0000${items[i]!.authorId}`,
+        { roomId: items[i]!.roomId, userId: items[i]!.authorId },
+      ]),
+    ).values(),
+  ];
   const parentIds = [...new Set(checked.flatMap((i) => (items[i]!.replyTo ? [items[i]!.replyTo!] : [])))];
   const attachmentIds = [...new Set(indexes.flatMap((i) => items[i]!.attachmentIds ?? []))];
   const now = items[0]?.now ?? Date.now();
   const [authors, rooms, members, bans, parents, files] = await Promise.all([
     r.users.findByIds(authorIds),
     r.rooms.findByIds(roomIds),
-    r.rooms.membershipsAmong(roomIds, checkedAuthors),
-    r.rooms.bansAmong(roomIds, checkedAuthors, now),
+    r.rooms.membershipsOf(pairs),
+    r.rooms.bansOf(pairs, now),
     r.messages.findByIds(parentIds),
     r.attachments.findByIds(attachmentIds),
   ]);

@@ -26,6 +26,17 @@ export interface SeqRequest {
   messages: number;
 }
 
+/** A (room, user) pair. */
+export interface RoomUser {
+  roomId: string;
+  userId: string;
+}
+
+/** `(room_id, user_id) in (values ...)`: one index probe per pair (two IN lists would probe every combination). */
+function pairsIn(pairs: readonly RoomUser[]) {
+  return sql<boolean>`(room_id, user_id) in (values ${sql.join(pairs.map((p) => sql`(${p.roomId}, ${p.userId})`))})`;
+}
+
 /** A read pointer to move forward: see advanceRead. */
 export interface ReadAdvance {
   roomId: string;
@@ -56,27 +67,33 @@ export class RoomsRepository {
     return this.db.selectFrom('rooms').selectAll().where('id', 'in', ids).execute();
   }
 
-  /** Memberships among the given rooms and users (a superset of the pairs asked for). */
-  membershipsAmong(roomIds: readonly string[], userIds: readonly string[]): Promise<MemberRow[]> {
-    if (roomIds.length === 0 || userIds.length === 0) return Promise.resolve([]);
-    return this.db
-      .selectFrom('members')
-      .selectAll()
-      .where('room_id', 'in', roomIds)
-      .where('user_id', 'in', userIds)
-      .execute();
+  /** The memberships of the given (room, user) pairs that exist. */
+  membershipsOf(pairs: readonly RoomUser[]): Promise<MemberRow[]> {
+    return this.eachChunk(pairs, (chunk) =>
+      this.db.selectFrom('members').selectAll().where(pairsIn(chunk)).execute(),
+    );
   }
 
-  /** Bans in force at `now` among the given rooms and users. */
-  bansAmong(roomIds: readonly string[], userIds: readonly string[], now: number) {
-    if (roomIds.length === 0 || userIds.length === 0) return Promise.resolve([]);
-    return this.db
-      .selectFrom('room_bans')
-      .select(['room_id', 'user_id'])
-      .where('room_id', 'in', roomIds)
-      .where('user_id', 'in', userIds)
-      .where((b) => b.or([b('expires_at', 'is', null), b('expires_at', '>', now)]))
-      .execute();
+  /** Bans in force at `now` among the given (room, user) pairs. */
+  bansOf(pairs: readonly RoomUser[], now: number): Promise<{ room_id: string; user_id: string }[]> {
+    return this.eachChunk(pairs, (chunk) =>
+      this.db
+        .selectFrom('room_bans')
+        .select(['room_id', 'user_id'])
+        .where(pairsIn(chunk))
+        .where((b) => b.or([b('expires_at', 'is', null), b('expires_at', '>', now)]))
+        .execute(),
+    );
+  }
+
+  private async eachChunk<T, R>(
+    items: readonly T[],
+    run: (chunk: readonly T[]) => Promise<R[]>,
+  ): Promise<R[]> {
+    const out: R[] = [];
+    for (let i = 0; i < items.length; i += RESERVE_CHUNK)
+      out.push(...(await run(items.slice(i, i + RESERVE_CHUNK))));
+    return out;
   }
 
   findByDmKey(key: string): Promise<RoomRow | undefined> {
@@ -141,21 +158,21 @@ export class RoomsRepository {
           .forUpdate()
           .execute();
       }
-      const delta = (pick: (q: SeqRequest) => number) =>
-        sql`case id ${sql.join(
-          chunk.map((q) => sql`when ${q.roomId} then cast(${pick(q)} as bigint)`),
-          sql` `,
-        )} end`;
-      const rows = await this.db
-        .updateTable('rooms')
-        .set({
-          last_seq: sql`last_seq + ${delta((q) => q.count)}`,
-          message_count: sql`message_count + ${delta((q) => q.messages)}`,
-          last_activity: now,
-        })
-        .where('id', 'in', ids)
-        .returning(['id', 'last_seq', 'message_count'])
-        .execute();
+      // Joined against a list of the increments: a CASE per row would cost rooms x rooms comparisons.
+      const values = sql.join(
+        chunk.map(
+          (q) => sql`(cast(${q.roomId} as text), cast(${q.count} as bigint), cast(${q.messages} as bigint))`,
+        ),
+      );
+      const { rows } = await sql<{ id: string; last_seq: number; message_count: number }>`
+        with v(id, n, m) as (values ${values})
+        update rooms set
+          last_seq = rooms.last_seq + v.n,
+          message_count = rooms.message_count + v.m,
+          last_activity = ${now}
+        from v
+        where rooms.id = v.id
+        returning rooms.id, rooms.last_seq, rooms.message_count`.execute(this.db);
       const byId = new Map(rows.map((r) => [r.id, r]));
       for (const q of chunk) {
         const row = byId.get(q.roomId);
@@ -379,20 +396,20 @@ export class RoomsRepository {
    */
   async advanceReadMany(reads: readonly ReadAdvance[]): Promise<void> {
     for (let i = 0; i < reads.length; i += RESERVE_CHUNK) {
-      const rows = sql.join(
+      const values = sql.join(
         reads
           .slice(i, i + RESERVE_CHUNK)
           .map(
             (r) =>
-              sql`select cast(${r.roomId} as text) as room_id, cast(${r.userId} as text) as user_id, cast(${r.seq} as bigint) as seq, cast(${r.readCount} as bigint) as read_count`,
+              sql`(cast(${r.roomId} as text), cast(${r.userId} as text), cast(${r.seq} as bigint), cast(${r.readCount} as bigint))`,
           ),
-        sql` union all `,
       );
-      await sql`update members set
+      await sql`with v(room_id, user_id, seq, read_count) as (values ${values})
+        update members set
           read_seq = v.seq,
           read_count = v.read_count,
           delivered_seq = case when members.delivered_seq < v.seq then v.seq else members.delivered_seq end
-        from (${rows}) as v
+        from v
         where members.room_id = v.room_id and members.user_id = v.user_id and members.read_seq < v.seq`.execute(
         this.db,
       );

@@ -263,6 +263,34 @@ for (const backend of await availableBackends()) {
     });
 
     describe('bans', () => {
+      it('membershipsOf and bansOf answer exactly the pairs asked for', async () => {
+        const rr = store.repos.rooms;
+        const a = await insertRoom(store.repos);
+        const b = await insertRoom(store.repos);
+        await join(store.repos, a.id, 'usr_a');
+        await join(store.repos, b.id, 'usr_b');
+        await join(store.repos, b.id, 'usr_a');
+        await rr.ban(a.id, 'usr_b', 'usr_mod', null, T0, null);
+        await rr.ban(b.id, 'usr_c', 'usr_mod', null, T0, T0 + 10);
+        // (b, usr_a) exists but is not asked for; (a, usr_b) is asked for but is no membership.
+        const asked = [
+          { roomId: a.id, userId: 'usr_a' },
+          { roomId: a.id, userId: 'usr_b' },
+          { roomId: b.id, userId: 'usr_b' },
+          { roomId: b.id, userId: 'usr_c' },
+        ];
+        const members = await rr.membershipsOf(asked);
+        expect(members.map((m) => `${m.room_id}/${m.user_id}`).sort()).toEqual(
+          [`${a.id}/usr_a`, `${b.id}/usr_b`].sort(),
+        );
+        expect((await rr.bansOf(asked, T0 + 5)).map((x) => `${x.room_id}/${x.user_id}`).sort()).toEqual(
+          [`${a.id}/usr_b`, `${b.id}/usr_c`].sort(),
+        );
+        // The temporary ban has run out by T0 + 10.
+        expect((await rr.bansOf(asked, T0 + 10)).map((x) => x.user_id)).toEqual(['usr_b']);
+        expect(await rr.membershipsOf([])).toEqual([]);
+      });
+
       it('permanent ban, expiring ban, re-ban and unban', async () => {
         const room = await insertRoom(store.repos);
         const rr = store.repos.rooms;
