@@ -45,8 +45,9 @@ function createSqlite(path: string): DatabaseHandle {
   sqlite.pragma('foreign_keys = ON');
   // A WAL that grew under a burst is cut back to this size once checkpointed.
   sqlite.pragma('journal_size_limit = 67108864');
+  // In-memory and temporary ('') databases have no file another connection could open.
   const checkpointer =
-    path === ':memory:'
+    path === ':memory:' || path === ''
       ? undefined
       : attachCheckpointer({
           path,
