@@ -45,7 +45,7 @@ export interface ReadAdvance {
   readCount: number;
 }
 
-/** Rooms per reservation statement: 5 bound parameters each, far below every driver's limit. */
+/** Rows per multi-row statement here (at most 5 bound parameters each): far below every driver's limit. */
 const RESERVE_CHUNK = 500;
 
 export class RoomsRepository {
@@ -139,7 +139,7 @@ export class RoomsRepository {
    * reserveSeqs for many rooms in one statement (a send batch spanning many rooms would otherwise
    * pay one round trip per room). On PostgreSQL the rows are first locked in id order, so
    * concurrent batches on several nodes cannot deadlock; SQLite has one writer anyway.
-   * Every room must exist; the result is keyed by room id.
+   * One request per room, and every room must exist; the result is keyed by room id.
    */
   async reserveSeqsMany(
     requests: readonly SeqRequest[],
