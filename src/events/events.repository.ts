@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { chunks } from '../shared/collections.js';
 import type { Database } from '../store/database.js';
 import type { LogTap } from './log-tap.js';
 import type { RoomEvent, RoomEventType } from './room-event.js';
@@ -15,13 +16,12 @@ export class EventsRepository {
 
   async insertMany(events: readonly RoomEvent[]): Promise<void> {
     if (events.length === 0) return;
-    // One statement per chunk (a batch may span many rooms); chunks stay far below the drivers'
-    // bound-parameter limits (SQLite 32,766; PostgreSQL 65,535).
-    for (let i = 0; i < events.length; i += INSERT_CHUNK) {
+    // One statement per chunk (a batch may span many rooms).
+    for (const chunk of chunks(events, INSERT_CHUNK)) {
       await this.db
         .insertInto('events')
         .values(
-          events.slice(i, i + INSERT_CHUNK).map((e) => ({
+          chunk.map((e) => ({
             room_id: e.roomId,
             seq: e.seq,
             type: e.type,

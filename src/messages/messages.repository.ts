@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { chunks } from '../shared/collections.js';
 import type { Database, MessageRow, MessagesTable, NewMessageRow } from '../store/database.js';
 
 /** Keys per idempotency lookup: two bound parameters each, far below every driver's limit. */
@@ -24,12 +25,7 @@ export class MessagesRepository {
   async insertMany(rows: NewMessageRow[]): Promise<void> {
     // Chunked: a group-commit batch spans many rooms; ~30 columns x 500 rows stays below SQLite's
     // and PostgreSQL's bound-parameter limits.
-    for (let i = 0; i < rows.length; i += 500) {
-      await this.db
-        .insertInto('messages')
-        .values(rows.slice(i, i + 500))
-        .execute();
-    }
+    for (const chunk of chunks(rows, 500)) await this.db.insertInto('messages').values(chunk).execute();
   }
 
   findById(id: string): Promise<MessageRow | undefined> {
@@ -41,12 +37,11 @@ export class MessagesRepository {
     return this.db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
   }
 
-  /** Existing messages for idempotency keys of one sender. */
   /** Messages stored under any of the given (author, clientMsgId) keys, in one query per chunk. */
   async findByClientKeys(keys: readonly { authorId: string; clientMsgId: string }[]): Promise<MessageRow[]> {
     const rows: MessageRow[] = [];
-    for (let i = 0; i < keys.length; i += KEY_CHUNK) {
-      const pairs = sql.join(keys.slice(i, i + KEY_CHUNK).map((k) => sql`(${k.authorId}, ${k.clientMsgId})`));
+    for (const chunk of chunks(keys, KEY_CHUNK)) {
+      const pairs = sql.join(chunk.map((k) => sql`(${k.authorId}, ${k.clientMsgId})`));
       rows.push(
         ...(await this.db
           .selectFrom('messages')
@@ -58,6 +53,7 @@ export class MessagesRepository {
     return rows;
   }
 
+  /** Existing messages for idempotency keys of one sender. */
   findByClientIds(authorId: string, clientMsgIds: readonly string[]): Promise<MessageRow[]> {
     if (clientMsgIds.length === 0) return Promise.resolve([]);
     return this.db

@@ -1,4 +1,5 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
+import { chunks } from '../shared/collections.js';
 import type { Dialect } from '../store/create-database.js';
 import type { Database, MemberRow, MembersTable, RoomRow, RoomsTable } from '../store/database.js';
 
@@ -68,31 +69,26 @@ export class RoomsRepository {
   }
 
   /** The memberships of the given (room, user) pairs that exist. */
-  membershipsOf(pairs: readonly RoomUser[]): Promise<MemberRow[]> {
-    return this.eachChunk(pairs, (chunk) =>
-      this.db.selectFrom('members').selectAll().where(pairsIn(chunk)).execute(),
-    );
+  async membershipsOf(pairs: readonly RoomUser[]): Promise<MemberRow[]> {
+    const out: MemberRow[] = [];
+    for (const chunk of chunks(pairs, RESERVE_CHUNK))
+      out.push(...(await this.db.selectFrom('members').selectAll().where(pairsIn(chunk)).execute()));
+    return out;
   }
 
   /** Bans in force at `now` among the given (room, user) pairs. */
-  bansOf(pairs: readonly RoomUser[], now: number): Promise<{ room_id: string; user_id: string }[]> {
-    return this.eachChunk(pairs, (chunk) =>
-      this.db
-        .selectFrom('room_bans')
-        .select(['room_id', 'user_id'])
-        .where(pairsIn(chunk))
-        .where((b) => b.or([b('expires_at', 'is', null), b('expires_at', '>', now)]))
-        .execute(),
-    );
-  }
-
-  private async eachChunk<T, R>(
-    items: readonly T[],
-    run: (chunk: readonly T[]) => Promise<R[]>,
-  ): Promise<R[]> {
-    const out: R[] = [];
-    for (let i = 0; i < items.length; i += RESERVE_CHUNK)
-      out.push(...(await run(items.slice(i, i + RESERVE_CHUNK))));
+  async bansOf(pairs: readonly RoomUser[], now: number): Promise<{ room_id: string; user_id: string }[]> {
+    const out: { room_id: string; user_id: string }[] = [];
+    for (const chunk of chunks(pairs, RESERVE_CHUNK)) {
+      out.push(
+        ...(await this.db
+          .selectFrom('room_bans')
+          .select(['room_id', 'user_id'])
+          .where(pairsIn(chunk))
+          .where((b) => b.or([b('expires_at', 'is', null), b('expires_at', '>', now)]))
+          .execute()),
+      );
+    }
     return out;
   }
 
@@ -146,8 +142,7 @@ export class RoomsRepository {
     now: number,
   ): Promise<Map<string, { firstSeq: number; firstMsgNo: number }>> {
     const out = new Map<string, { firstSeq: number; firstMsgNo: number }>();
-    for (let i = 0; i < requests.length; i += RESERVE_CHUNK) {
-      const chunk = requests.slice(i, i + RESERVE_CHUNK);
+    for (const chunk of chunks(requests, RESERVE_CHUNK)) {
       const ids = chunk.map((q) => q.roomId);
       if (this.dialect === 'postgres') {
         await this.db
@@ -395,14 +390,12 @@ export class RoomsRepository {
    * forward. Pairs must be distinct.
    */
   async advanceReadMany(reads: readonly ReadAdvance[]): Promise<void> {
-    for (let i = 0; i < reads.length; i += RESERVE_CHUNK) {
+    for (const chunk of chunks(reads, RESERVE_CHUNK)) {
       const values = sql.join(
-        reads
-          .slice(i, i + RESERVE_CHUNK)
-          .map(
-            (r) =>
-              sql`(cast(${r.roomId} as text), cast(${r.userId} as text), cast(${r.seq} as bigint), cast(${r.readCount} as bigint))`,
-          ),
+        chunk.map(
+          (r) =>
+            sql`(cast(${r.roomId} as text), cast(${r.userId} as text), cast(${r.seq} as bigint), cast(${r.readCount} as bigint))`,
+        ),
       );
       await sql`with v(room_id, user_id, seq, read_count) as (values ${values})
         update members set
