@@ -62,6 +62,21 @@ export interface EventFrame {
   [field: string]: unknown;
 }
 
+const frameTexts = new WeakMap<RoomEvent, string>();
+
+/**
+ * The serialized wire frame of an event, computed once per event object: a broadcast, and the
+ * sessions replaying one shared read (src/realtime/shared-log-reader.ts), all send the same string.
+ */
+export function eventFrameText(e: RoomEvent): string {
+  let text = frameTexts.get(e);
+  if (text === undefined) {
+    text = JSON.stringify(eventFrame(e));
+    frameTexts.set(e, text);
+  }
+  return text;
+}
+
 /** The wire object for an event. */
 export function eventFrame(e: RoomEvent): EventFrame {
   return {

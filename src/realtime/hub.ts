@@ -1,5 +1,5 @@
 import type { Bus, BusMessage } from '../bus/bus.js';
-import { eventFrame, type RoomEvent } from '../events/room-event.js';
+import { eventFrameText, type RoomEvent } from '../events/room-event.js';
 import type { Heads, Session } from './session.js';
 
 export interface HubDeps {
@@ -88,7 +88,7 @@ export class Hub {
         for (const roomId of left) this.unlink(userId, roomId);
       }
       // Events published between the read and now; the session drops those at or below the heads.
-      for (const e of seen) if (heads.has(e.roomId)) session.deliver(e, JSON.stringify(eventFrame(e)));
+      for (const e of seen) if (heads.has(e.roomId)) session.deliver(e, eventFrameText(e));
     }
     return heads;
   }
@@ -166,7 +166,7 @@ export class Hub {
     }
     const members = this.usersByRoom.get(e.roomId);
     if (members && members.size > 0) {
-      const frame = JSON.stringify(eventFrame(e));
+      const frame = eventFrameText(e);
       for (const u of members) for (const s of this.sessionsByUser.get(u) ?? []) s.deliver(e, frame);
     }
     if (e.type === 'user_left') {

@@ -1,7 +1,6 @@
 import type { Principal } from '../auth/principal.js';
-import { eventFrame, type RoomEvent } from '../events/room-event.js';
+import { eventFrameText, type RoomEvent } from '../events/room-event.js';
 import { CloseCodes } from './protocol.js';
-import { frameOf } from './shared-log-reader.js';
 import { encodeSyncToken } from './sync-token.js';
 import type { Transport } from './transport.js';
 
@@ -27,8 +26,6 @@ export interface SessionOptions {
 }
 
 type Delivery = { event: RoomEvent; frame: string };
-
-const serializeEvent = (e: RoomEvent) => JSON.stringify(eventFrame(e));
 
 interface RoomState {
   /** Highest seq this connection has delivered (or the client said it has). */
@@ -269,7 +266,7 @@ export class Session {
         if (e.seq <= st.cursor) continue;
       }
       // A jump inside the store means those seqs were pruned (retention): nothing more to wait for.
-      this.emit({ event: e, frame: frameOf(e, serializeEvent) });
+      this.emit({ event: e, frame: eventFrameText(e) });
       st.cursor = e.seq;
     }
     if (st.cursor < to && events.length === 0) {

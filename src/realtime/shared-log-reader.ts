@@ -20,7 +20,7 @@ interface Entry {
  * Shares reads of a room's log among the sessions that replay it at the same time. After a
  * reconnect wave, every member of a room asks for the same missed events within milliseconds; one
  * store read serves them all (concurrent asks wait for the read in flight), and since they get the
- * same event objects, each event is serialized once for all of them (see `frameOf`).
+ * same event objects, each event is serialized once for all of them (see `eventFrameText`).
  *
  * Correct because a room's log only grows at its head and committed entries never change: a read
  * of the first k events after `from` holds every event in (from, k-th seq], and seqs commit in
@@ -107,16 +107,4 @@ export class SharedLogReader implements LogReader {
     this.entries.delete(roomId);
     this.held -= e.events.length;
   }
-}
-
-const frames = new WeakMap<RoomEvent, string>();
-
-/** The serialized event frame, computed once per event object (shared reads share it). */
-export function frameOf(e: RoomEvent, serialize: (e: RoomEvent) => string): string {
-  let f = frames.get(e);
-  if (f === undefined) {
-    f = serialize(e);
-    frames.set(e, f);
-  }
-  return f;
 }

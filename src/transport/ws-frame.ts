@@ -50,6 +50,10 @@ export function directSocket(ws: WebSocket): Socket | undefined {
   return socket;
 }
 
+/** Frames kept for reuse, each of at most RECENT_MAX_CHARS: ~2 MB for typical 0.5 KB events. */
+const RECENT_FRAMES = 4096;
+const RECENT_MAX_CHARS = 16_384;
+
 /**
  * Writes text frames for many WebSocket connections. A payload sent to many sockets in a row (a
  * broadcast: the hub serializes each event once) is framed once and the same buffer goes to every
@@ -60,10 +64,6 @@ export function directSocket(ws: WebSocket): Socket | undefined {
  * Writes go into the socket's own write buffer, so `ws.bufferedAmount` (and `socket.writableLength`)
  * count them and slow-consumer detection keeps working.
  */
-/** Frames kept for reuse, each of at most RECENT_MAX_CHARS: ~2 MB for typical 0.5 KB events. */
-const RECENT_FRAMES = 4096;
-const RECENT_MAX_CHARS = 16_384;
-
 export class FrameWriter {
   /**
    * Recent payloads with their frames. A broadcast repeats one string; replays after a reconnect
