@@ -6,6 +6,7 @@ import { buildSwitchboard } from '../src/app.js';
 import type { Principal } from '../src/auth/principal.js';
 import { loadConfig } from '../src/config/config.js';
 import { dropSchema, PG_URL, postgresReachable, randomSchema } from '../test/helpers/backends.js';
+import { flag, has, intFlag } from './harness/cli-args.js';
 
 interface RunResult {
   scenario: 'group-commit';
@@ -23,18 +24,16 @@ interface RunResult {
  * `concurrency` sends in flight over 50 rooms: one transaction per send vs group commit.
  */
 export async function groupCommit(args: string[]): Promise<void> {
-  const quick = args.includes('--quick');
-  const n = Number(args.find((a) => a.startsWith('--messages='))?.slice('--messages='.length));
-  const messages = n > 0 ? n : quick ? 2_000 : 20_000;
+  const messages = intFlag(args, 'messages', has(args, 'quick') ? 2_000 : 20_000);
   const concurrency = 256;
-  const only = args.find((a) => a.startsWith('--backend='))?.slice('--backend='.length);
+  const only = flag(args, 'backend');
   const backends: ('sqlite' | 'postgres')[] = [];
   if (only !== 'postgres') backends.push('sqlite');
   if (only !== 'sqlite' && (await postgresReachable())) backends.push('postgres');
   const results: RunResult[] = [];
   for (const backend of backends) {
     // `--group-only` skips the per-send baseline (for profiling the group-commit path).
-    for (const maxBatch of args.includes('--group-only') ? [256] : [1, 256]) {
+    for (const maxBatch of has(args, 'group-only') ? [256] : [1, 256]) {
       const r = await measure(backend, maxBatch, messages, concurrency);
       results.push(r);
       process.stdout.write(`${JSON.stringify(r)}\n`);

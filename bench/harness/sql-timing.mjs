@@ -1,6 +1,6 @@
 /**
  * Profiling aid: time spent in each SQLite statement, printed at exit (slowest first).
- * `node --import tsx --import ./bench/harness/sql-timing.mjs bench/run.ts group-commit --group-only --backend=sqlite`
+ * `node --import tsx --import ./bench/harness/sql-timing.mjs bench/run.ts group-commit --group-only --backend sqlite`
  * Placeholder lists are folded so one statement of any batch size counts once.
  */
 import Database from 'better-sqlite3';
